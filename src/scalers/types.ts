@@ -1,0 +1,51 @@
+// The scaler contract: one file per trigger type implements it; the registry maps type -> factory.
+
+import type { MetricType, TriggerSpec } from '../scaling/types.ts';
+
+export interface ScalerContext {
+  namespace: string;
+  scaledObjectName: string;
+  triggerIndex: number;
+  trigger: TriggerSpec;
+  /** resolved auth parameters from TriggerAuthentication (secret values: never log them) */
+  authParams: Record<string, string>;
+  /** env of the scale target's container, resolved (for `...FromEnv` metadata) */
+  resolvedEnv: Record<string, string>;
+  /** ms since epoch; scalers that depend on time (cron) use this, never Date.now() */
+  now: number;
+  /** aborts when the per-trigger timeout or the pass deadline is reached */
+  signal: AbortSignal;
+  /** cluster access for scalers that need it (kubernetes-workload): count pods by selector */
+  kube?: { countPods(namespace: string, labelSelector: string, signal: AbortSignal): Promise<number> };
+}
+
+export interface MetricSpec {
+  /** KEDA metric name, `s<index>-<suffix>` */
+  metricName: string;
+  metricType: MetricType;
+  target: number;
+  activationTarget: number;
+}
+
+export interface MetricReading {
+  value: number;
+  active: boolean;
+}
+
+export interface Scaler {
+  readonly spec: MetricSpec;
+  measure(ctx: ScalerContext): Promise<MetricReading>;
+  close(): Promise<void>;
+}
+
+/** Parses and validates metadata; throws ScalerConfigError naming the field on bad input. */
+export type ScalerFactory = (ctx: Omit<ScalerContext, 'signal' | 'now'>) => Scaler;
+
+export class ScalerConfigError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.name = 'ScalerConfigError';
+    this.field = field;
+  }
+}
