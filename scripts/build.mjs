@@ -1,0 +1,41 @@
+// Bundles src/run.ts into dist/ with esbuild. The entry stays tiny: --help/--version never load the
+// Kubernetes client, the OpenTelemetry SDK or the scalers; those live in chunks loaded on first use.
+import { build } from 'esbuild';
+import { readFileSync, rmSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+let commit = process.env.SCALEPASS_GIT_COMMIT ?? '';
+if (!commit) {
+  try {
+    const { execSync } = await import('node:child_process');
+    commit = execSync('git rev-parse --short=12 HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    commit = 'unknown';
+  }
+}
+
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+const result = await build({
+  entryPoints: { run: 'src/run.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  sourcemap: 'linked',
+  metafile: true,
+  legalComments: 'none',
+  // optional native add-ons some clients probe for; never installed
+  external: ['pg-native', 'cloudflare:sockets'],
+  define: {
+    SCALEPASS_VERSION: JSON.stringify(pkg.version),
+    SCALEPASS_GIT_COMMIT: JSON.stringify(commit),
+  },
+  // CommonJS dependencies call require() on Node built-ins; an ES module has no require of its own
+  banner: { js: "import { createRequire as __scalepassCreateRequire } from 'node:module'; const require = __scalepassCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+const outs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
+const total = outs.reduce((n, [, o]) => n + o.bytes, 0);
+console.log(`dist/run.js + ${outs.length - 1} chunks, ${(total / 1024).toFixed(0)} KiB (version ${pkg.version}, commit ${commit})`);
