@@ -15,8 +15,18 @@ export interface ScalerContext {
   now: number;
   /** aborts when the per-trigger timeout or the pass deadline is reached */
   signal: AbortSignal;
-  /** cluster access for scalers that need it (kubernetes-workload): count pods by selector */
-  kube?: { countPods(namespace: string, labelSelector: string, signal: AbortSignal): Promise<number> };
+  /**
+   * true when the ScaledObject has a scalingModifiers formula: its triggers are then metric sources for the
+   * formula and may omit their own target (KEDA's AsMetricSource)
+   */
+  asMetricSource?: boolean;
+  /** cluster access for scalers that need it (kubernetes-workload) */
+  kube?: {
+    /** pods in `namespace` matching the selector whose phase is not Succeeded/Failed (Pending, Running, Unknown count) */
+    countPods(namespace: string, labelSelector: string, signal: AbortSignal): Promise<number>;
+    /** distinct spec.nodeName among the pods countPods counts, unscheduled ones excluded (groupByNode) */
+    countPodNodes?(namespace: string, labelSelector: string, signal: AbortSignal): Promise<number>;
+  };
 }
 
 export interface MetricSpec {

@@ -4,6 +4,7 @@ set -euo pipefail
 need=()
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+{ command -v nats-server || test -x /usr/sbin/nats-server; } >/dev/null 2>&1 || need+=(nats-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "harness: missing Debian packages: ${need[*]} (run as root: apt-get install --no-install-recommends ${need[*]})" >&2

@@ -138,13 +138,16 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
       throw new Error(`harness: ${b} is not built (${path.join(BIN, b)} missing) — run \`npm run harness:build\``);
     }
   }
-  for (const tool of ['prometheus', 'nats-server', 'openssl']) {
+  const which = (tool: string): string => {
     try {
-      execFileSync('bash', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`], { stdio: 'ignore' });
+      return execFileSync('bash', ['-c', `command -v ${tool} || { test -x /usr/sbin/${tool} && echo /usr/sbin/${tool}; }`], { encoding: 'utf8' }).trim();
     } catch {
       throw new Error(`harness: ${tool} not installed — run \`bash test/harness/install-system.sh\` as root`);
     }
-  }
+  };
+  const promBin = which('prometheus');
+  const natsBin = which('nats-server');
+  which('openssl');
 
   const dir = HARNESS_DIR;
   fs.rmSync(dir, { recursive: true, force: true });
@@ -193,13 +196,12 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
     procs.push(col);
     fs.writeFileSync(path.join(dir, 'prom/prometheus.yml'),
       `global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: otelcol\n    static_configs: [{targets: ['127.0.0.1:${promExp}']}]\n`);
-    const promProc = start('prometheus', 'prometheus', [
+    const promProc = start('prometheus', promBin, [
       `--config.file=${dir}/prom/prometheus.yml`, `--storage.tsdb.path=${dir}/prom/data`,
       `--web.listen-address=127.0.0.1:${prom}`, '--storage.tsdb.retention.time=2h', '--web.enable-lifecycle',
       '--web.enable-remote-write-receiver', '--log.level=warn',
     ], logs);
     procs.push(promProc);
-    const natsBin = fs.existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
     const natsProc = start('nats', natsBin, ['-a', '127.0.0.1', '-p', String(nats), '-m', String(natsMon), '-js', '-sd', `${dir}/nats`], logs);
     procs.push(natsProc);
 

@@ -1,0 +1,224 @@
+// HTTP for scalers that poll an API: KEDA's timeout rule, unsafeSsl, client certificates and the
+// authModes of KEDA's shared authentication config, with errors that never carry a credential.
+//
+// undici's request() with a private Agent, not fetch: fetch refuses the "bad ports" of the Fetch standard
+// (6000, 5060, 10080...) and URLs with credentials, which Go's client (KEDA's) accepts, and the Agent of
+// the installed undici cannot be handed to Node's built-in fetch anyway. A private Agent per scaler also
+// lets close() release its sockets deterministically at the end of the pass.
+
+import { createSecureContext, rootCertificates } from 'node:tls';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { ScalerConfigError } from './types.ts';
+
+const DEFAULT_TIMEOUT_MS = 3000;
+const FLOOR_TIMEOUT_MS = 300;
+
+/**
+ * KEDA: the trigger's `timeout` when > 0, else KEDA_HTTP_DEFAULT_TIMEOUT (3000 ms; a value <= 0 there
+ * means 300 ms). `timeout` is a Go duration (`30s`, `1m30s`) or a number of milliseconds.
+ */
+export function httpTimeoutMs(timeout: string | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  if (timeout !== undefined) {
+    const ms = parseDurationMs(timeout);
+    if (ms === undefined) {
+      throw new ScalerConfigError(
+        'timeout',
+        `parameter "timeout" must be a duration such as "30s" or a number of milliseconds, got "${timeout}"`,
+      );
+    }
+    if (ms < 0) throw new ScalerConfigError('timeout', 'parameter "timeout" must not be negative');
+    if (ms > 0) return ms;
+  }
+  const raw = env.KEDA_HTTP_DEFAULT_TIMEOUT?.trim();
+  const global = raw && /^[+-]?\d+$/.test(raw) ? Number(raw) : DEFAULT_TIMEOUT_MS;
+  return global > 0 ? global : FLOOR_TIMEOUT_MS;
+}
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration, else an integer of milliseconds (KEDA's typed config accepts both). */
+function parseDurationMs(text: string): number | undefined {
+  const s = text.trim();
+  if (/^[+-]?\d+$/.test(s)) return Number(s);
+  const m = /^([+-]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(s);
+  if (!m) return undefined;
+  let total = 0;
+  for (const part of m[2]!.matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
+    total += Number(part[1]) * UNIT_MS[part[2]!]!;
+  }
+  return m[1] === '-' ? -total : total;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// authModes (KEDA pkg/scalers/authentication: Config, Validate)
+
+export const AUTH_MODES = ['apiKey', 'basic', 'tls', 'bearer', 'custom', 'oauth'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+const EXCLUSIVE_MODES: readonly AuthMode[] = ['bearer', 'basic', 'oauth'];
+
+/** The parameters KEDA's authentication config reads; names as in the trigger and TriggerAuthentication. */
+export interface AuthParams {
+  authModes?: string;
+  apiKey?: string;
+  method?: 'header' | 'query';
+  keyParamName?: string;
+  username?: string;
+  password?: string;
+  bearerToken?: string;
+  cert?: string;
+  key?: string;
+  ca?: string;
+  customAuthHeader?: string;
+  customAuthValue?: string;
+  oauthTokenURI?: string;
+  clientID?: string;
+  clientSecret?: string;
+}
+
+export interface AuthConfig {
+  modes: ReadonlySet<AuthMode>;
+  params: AuthParams;
+}
+
+/** Parses `authModes` and checks that every enabled mode has what it needs, as KEDA does at build time. */
+export function authConfig(p: AuthParams): AuthConfig {
+  const modes = new Set<AuthMode>();
+  if (p.authModes !== undefined) {
+    for (const raw of p.authModes.split(',')) {
+      const mode = raw.trim();
+      if (!(AUTH_MODES as readonly string[]).includes(mode)) {
+        throw new ScalerConfigError(
+          'authModes',
+          `parameter "authModes" value "${p.authModes}" must be one of ${AUTH_MODES.join(', ')}`,
+        );
+      }
+      modes.add(mode as AuthMode);
+    }
+  }
+  if (EXCLUSIVE_MODES.filter((m) => modes.has(m)).length > 1) {
+    throw new ScalerConfigError(
+      'authModes',
+      `parameter "authModes" value "${p.authModes}" must contain only one of ${EXCLUSIVE_MODES.join(', ')}`,
+    );
+  }
+  const need = (mode: AuthMode, field: keyof AuthParams, present: boolean): void => {
+    if (modes.has(mode) && !present) {
+      throw new ScalerConfigError(field, `parameter "${field}" is required when authModes includes ${mode}`);
+    }
+  };
+  need('bearer', 'bearerToken', !!p.bearerToken);
+  need('basic', 'username', !!p.username);
+  need('tls', 'cert', !!p.cert);
+  need('tls', 'key', !!p.key);
+  need('oauth', 'oauthTokenURI', !!p.oauthTokenURI);
+  need('oauth', 'clientID', !!p.clientID);
+  need('oauth', 'clientSecret', !!p.clientSecret);
+  need('custom', 'customAuthHeader', !!p.customAuthHeader);
+  need('custom', 'customAuthValue', !!p.customAuthValue);
+  need('apiKey', 'apiKey', !!p.apiKey);
+  return { modes, params: p };
+}
+
+/** Values that must never appear in a message. */
+export function authSecrets(auth: AuthConfig): string[] {
+  const p = auth.params;
+  return [p.apiKey, p.password, p.bearerToken, p.key, p.customAuthValue, p.clientSecret].filter(
+    (s): s is string => !!s,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The client
+
+export interface HttpClientOptions {
+  timeoutMs: number;
+  unsafeSsl: boolean;
+  /** client certificate, key and extra CA, PEM */
+  tls?: { cert?: string; key?: string; ca?: string };
+}
+
+export interface HttpResponse {
+  status: number;
+  body: string;
+}
+
+export class HttpClient {
+  readonly timeoutMs: number;
+  readonly #agent: Agent;
+  readonly #dispatcher: Dispatcher;
+
+  constructor(opts: HttpClientOptions) {
+    this.timeoutMs = opts.timeoutMs;
+    const connect: Record<string, unknown> = { rejectUnauthorized: !opts.unsafeSsl };
+    const tls = opts.tls;
+    if (tls?.cert || tls?.key || tls?.ca) {
+      // like KEDA, a given CA is added to the system roots rather than replacing them
+      const ca = tls.ca ? [...rootCertificates, tls.ca] : undefined;
+      try {
+        createSecureContext({ cert: tls.cert, key: tls.key, ca });
+      } catch {
+        // the PEM itself is never echoed: it may be a private key
+        throw new ScalerConfigError('cert', 'parameters "cert", "key" and "ca" must be valid PEM (a matching certificate and key)');
+      }
+      Object.assign(connect, { cert: tls.cert, key: tls.key }, ca ? { ca } : {});
+    }
+    this.#agent = new Agent({ connect });
+    // Go's client follows up to 10 redirects and drops Authorization when the origin changes; so does this
+    this.#dispatcher = this.#agent.compose(interceptors.redirect({ maxRedirections: 10 }));
+  }
+
+  /**
+   * GET with the client's timeout and the caller's signal (whichever fires first). Rejects with an
+   * Error whose message names the URL without credentials or query, and never a value from `secrets`.
+   */
+  async get(url: URL, headers: Record<string, string>, signal: AbortSignal, secrets: readonly string[]): Promise<HttpResponse> {
+    const where = describeUrl(url);
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    try {
+      const res = await request(url, {
+        method: 'GET',
+        headers,
+        dispatcher: this.#dispatcher,
+        signal: AbortSignal.any([signal, timeout]),
+      });
+      const body = await res.body.text();
+      return { status: res.statusCode, body };
+    } catch (err) {
+      let why: string;
+      if (timeout.aborted && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
+      else if (signal.aborted) why = `aborted (${reasonText(signal.reason)})`;
+      else why = causeText(err);
+      throw new Error(redact(`GET ${where}: ${why}`, secrets));
+    }
+  }
+
+  async close(): Promise<void> {
+    // destroy, not close: a request the pass gave up on must not hold the run open
+    await this.#agent.destroy();
+  }
+}
+
+/** `scheme://host:port/path`: no user info, no query (either may hold a credential). */
+export function describeUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** Replaces every occurrence of each secret by `***`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s) out = out.split(s).join('***');
+  return out;
+}
+
+function reasonText(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return reason === undefined ? 'signal' : String(reason);
+}
+
+function causeText(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  const c = cause instanceof Error ? cause : err instanceof Error ? err : undefined;
+  if (!c) return String(err);
+  const code = (c as { code?: string }).code;
+  return code && !c.message.includes(code) ? `${code}: ${c.message}` : c.message;
+}

@@ -1,0 +1,50 @@
+// Trigger type -> scaler factory. One line per scaler.
+
+import { createCronScaler } from './cron.ts';
+import { createKubernetesWorkloadScaler } from './kubernetes-workload.ts';
+import { createMetricsApiScaler } from './metrics-api.ts';
+import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+
+const factories = new Map<string, ScalerFactory>([
+  ['cron', createCronScaler],
+  ['kubernetes-workload', createKubernetesWorkloadScaler],
+  ['metrics-api', createMetricsApiScaler],
+]);
+
+/** Trigger types with a scaler, sorted. */
+export const supportedTriggerTypes: readonly string[] = [...factories.keys()].sort();
+
+// cpu and memory become HPA Resource metrics, the only kind where Utilization means something
+const RESOURCE_METRIC_TRIGGERS = new Set(['cpu', 'memory']);
+
+/** Builds the scaler for ctx.trigger. Throws ScalerConfigError naming the field on bad input. */
+export function createScaler(ctx: Omit<ScalerContext, 'signal' | 'now'>): Scaler {
+  const type = ctx.trigger.type;
+  const factory = factories.get(type);
+  if (!factory) {
+    throw new ScalerConfigError('type', `unsupported trigger type "${type}" (supported: ${supportedTriggerTypes.join(', ')})`);
+  }
+  if (ctx.trigger.metricType === 'Utilization' && !RESOURCE_METRIC_TRIGGERS.has(type)) {
+    throw new ScalerConfigError(
+      'metricType',
+      'metricType "Utilization" is unsupported for external metrics, allowed values are "AverageValue" or "Value"',
+    );
+  }
+  return asReported(factory(ctx));
+}
+
+/**
+ * KEDA hands the HPA every external value as a milli-quantity: rounded to 3 decimals, and negative,
+ * NaN or infinite values become 0. Activity was decided by the scaler on the raw value and stays.
+ */
+function asReported(scaler: Scaler): Scaler {
+  return {
+    spec: scaler.spec,
+    async measure(ctx: ScalerContext): Promise<MetricReading> {
+      const r = await scaler.measure(ctx);
+      const value = Number.isFinite(r.value) && r.value > 0 ? Number(r.value.toFixed(3)) : 0;
+      return { value, active: r.active };
+    },
+    close: () => scaler.close(),
+  };
+}

@@ -1,0 +1,311 @@
+// One pass for one ScaledObject: KEDA's scale loop and the HPA it would create, folded into a single
+// decision. Pure: everything it knows comes in through DecideInput, including the time.
+//
+// Order, as KEDA applies it: full pause (paused-replicas, paused) -> direction pauses and unpause ->
+// spec checks -> fallback and activity -> KEDA's own move (activation, cooldown deactivation, repair)
+// -> otherwise, while the target has replicas above its resting size, the replica formula.
+
+import type {
+  Condition,
+  DecideInput,
+  Decision,
+  DecisionEvent,
+  ScaledObjectStatus,
+} from './types.ts';
+import type { AnnotationState, FullPause } from './annotations.ts';
+import { PAUSED_ANNOTATION, PAUSED_REPLICAS_ANNOTATION, readAnnotations } from './annotations.ts';
+import type { ResolvedSpec } from './defaults.ts';
+import { atRest, resolveSpec } from './defaults.ts';
+import {
+  ACTIVE_UNKNOWN,
+  CHECK_FAILED_REASON,
+  FALLBACK_FALSE,
+  FALLBACK_TRUE,
+  PAUSED_REMOVED,
+  PAUSED_TRUE,
+  READY_OK,
+  READY_PAUSED,
+  findCondition,
+  initializeConditions,
+  isTrue,
+  readyCheckFailed,
+  setCondition,
+} from './conditions.ts';
+import {
+  FALLBACK_ACTIVATED,
+  FALLBACK_DEACTIVATED,
+  SCALED_OBJECT_PAUSED,
+  SCALED_OBJECT_READY,
+  SCALED_OBJECT_UNPAUSED,
+  scaledObjectCheckFailed,
+  scalerFailed,
+  successfulRescale,
+} from './events.ts';
+import { applyFallback, fallbackIsValid } from './fallback.ts';
+import { kedaStep, objectActivity } from './activation.ts';
+import { effectiveBehavior, pruneScaleEvents } from './behavior.ts';
+import { hpaSync } from './hpa.ts';
+import { checkSpec } from './validation.ts';
+import { canonical, isResourceTrigger, metricNamesFromMeasurements, typesFromSpec } from './status.ts';
+import { formatTime, parseTime, wholeSeconds } from './time.ts';
+
+interface PassContext {
+  input: DecideInput;
+  now: number;
+  spec: ResolvedSpec;
+  annotations: AnnotationState;
+  previous: ScaledObjectStatus;
+  /** status fields every outcome writes */
+  base: ScaledObjectStatus;
+  conditions: Condition[];
+  events: DecisionEvent[];
+}
+
+export function decide(input: DecideInput): Decision {
+  const previous = input.status ?? {};
+  const ctx: PassContext = {
+    input,
+    now: wholeSeconds(input.now),
+    spec: resolveSpec(input.spec),
+    annotations: readAnnotations(input.annotations ?? {}),
+    previous,
+    base: {
+      ...previous,
+      scaleTargetKind: input.target.kind,
+      // captured once, for restoreToOriginalReplicaCount on deletion
+      originalReplicaCount: previous.originalReplicaCount ?? input.target.specReplicas,
+      ...typesFromSpec(input.spec),
+    },
+    conditions: initializeConditions(previous.conditions),
+    events: [],
+  };
+
+  if (ctx.annotations.fullPause) return fullyPaused(ctx, ctx.annotations.fullPause);
+  applyDirectionPauses(ctx);
+
+  const problem = checkSpec(input.spec, ctx.spec);
+  if (problem) return checkFailed(ctx, problem, input.target.specReplicas, `not scaling: ${problem}`);
+
+  noteReadyAgain(ctx);
+  return scalingPass(ctx);
+}
+
+/** KEDA stops the loop and deletes its HPA; only the pause itself is applied. */
+function fullyPaused(ctx: PassContext, pause: FullPause): Decision {
+  const cur = ctx.input.target.specReplicas;
+  setPaused(ctx, true);
+  if (pause.kind === 'invalid') {
+    const message = `${PAUSED_REPLICAS_ANNOTATION} must be a non-negative integer, got "${pause.value}"`;
+    return checkFailed(ctx, message, cur, `paused, not scaling: ${message}`);
+  }
+  noteReadyAgain(ctx);
+  ctx.conditions = setCondition(ctx.conditions, READY_PAUSED);
+  keepFallbackConditionHonest(ctx);
+  const replicas = pause.kind === 'replicas' ? pause.replicas : cur;
+  const reason =
+    pause.kind === 'replicas'
+      ? `paused by ${PAUSED_REPLICAS_ANNOTATION}: ${cur === replicas ? 'staying at' : `${cur} ->`} ${replicas}`
+      : `paused by ${PAUSED_ANNOTATION}: staying at ${cur}`;
+  return finish(ctx, {
+    replicas,
+    reason,
+    active: false,
+    status: {
+      pausedReplicaCount: pause.kind === 'replicas' ? pause.replicas : undefined,
+      // the HPA is gone, and its memory with it
+      recommendations: undefined,
+      scaleEvents: undefined,
+    },
+    metricValues: {},
+  });
+}
+
+/** paused-scale-in/out keep the loop running but show Paused=True; removing every pause unpauses. */
+function applyDirectionPauses(ctx: PassContext): void {
+  const { pausedScaleIn, pausedScaleOut } = ctx.annotations;
+  if (pausedScaleIn || pausedScaleOut) setPaused(ctx, true);
+  else if (isTrue(ctx.previous.conditions, 'Paused')) setPaused(ctx, false);
+}
+
+function setPaused(ctx: PassContext, paused: boolean): void {
+  const was = isTrue(ctx.previous.conditions, 'Paused');
+  if (paused) {
+    ctx.conditions = setCondition(ctx.conditions, PAUSED_TRUE);
+    if (!was) ctx.events.push(SCALED_OBJECT_PAUSED);
+  } else if (was) {
+    ctx.conditions = setCondition(ctx.conditions, PAUSED_REMOVED);
+    ctx.events.push(SCALED_OBJECT_UNPAUSED);
+  }
+}
+
+/** KEDA announces readiness when a reconcile succeeds after the first one or after a failed check. */
+function noteReadyAgain(ctx: PassContext): void {
+  const ready = findCondition(ctx.previous.conditions, 'Ready');
+  if (ready === undefined || ready.reason === undefined || ready.reason === CHECK_FAILED_REASON) {
+    ctx.events.push(SCALED_OBJECT_READY);
+  }
+}
+
+/** Without a valid fallback block KEDA's reconcile keeps the Fallback condition at False. */
+function keepFallbackConditionHonest(ctx: PassContext): void {
+  if (!fallbackIsValid(ctx.input.spec.fallback)) ctx.conditions = setCondition(ctx.conditions, FALLBACK_FALSE);
+}
+
+function checkFailed(ctx: PassContext, message: string, replicas: number, reason: string): Decision {
+  const before = findCondition(ctx.previous.conditions, 'Ready');
+  if (before?.reason !== CHECK_FAILED_REASON || before.message !== message) {
+    ctx.events.push(scaledObjectCheckFailed(message));
+  }
+  ctx.conditions = setCondition(ctx.conditions, readyCheckFailed(message));
+  ctx.conditions = setCondition(ctx.conditions, ACTIVE_UNKNOWN);
+  keepFallbackConditionHonest(ctx);
+  return finish(ctx, {
+    replicas,
+    reason,
+    active: false,
+    status: { pausedReplicaCount: undefined, recommendations: undefined, scaleEvents: undefined },
+    metricValues: {},
+  });
+}
+
+function scalingPass(ctx: PassContext): Decision {
+  const { input, spec, annotations, previous, now } = ctx;
+  const target = input.target;
+  const cur = target.specReplicas;
+
+  const fallback = applyFallback(input.measurements, input.spec.fallback, previous.health, cur, target.readyReplicas);
+  for (const reading of fallback.readings) {
+    if (reading.error !== undefined) ctx.events.push(scalerFailed(`${reading.metricName}: ${reading.error}`));
+  }
+  ctx.conditions = setCondition(ctx.conditions, fallback.fallbackActive ? FALLBACK_TRUE : FALLBACK_FALSE);
+  const fallbackWas = isTrue(previous.conditions, 'Fallback');
+  if (fallback.fallbackActive && !fallbackWas) ctx.events.push(FALLBACK_ACTIVATED);
+  if (!fallback.fallbackActive && fallbackWas) ctx.events.push(FALLBACK_DEACTIVATED);
+
+  const activity = objectActivity(fallback.readings, annotations.forceActivation);
+  const activeNow = activity.active || activity.forced;
+
+  // KEDA refreshes lastActiveTime on every active poll: here that would be a status write every pass
+  // for every busy object. Cooldown only reads it once the object is inactive, so it is written when
+  // activity ends instead. The previous pass saw the object active, and that pass was at least a
+  // second ago; cooldown therefore counts from at most one pass later than in KEDA.
+  let lastActiveMs = parseTime(previous.lastActiveTime);
+  let lastActiveTime = previous.lastActiveTime;
+  if (!activeNow && isTrue(previous.conditions, 'Active')) {
+    lastActiveMs = now - 1000;
+    lastActiveTime = formatTime(lastActiveMs);
+  }
+
+  const step = kedaStep({
+    currentReplicas: cur,
+    spec,
+    fallback: input.spec.fallback,
+    activity,
+    pausedScaleIn: annotations.pausedScaleIn,
+    pausedScaleOut: annotations.pausedScaleOut,
+    lastActiveMs,
+    creationMs: parseTime(input.creationTimestamp),
+    target,
+    now,
+  });
+  if (step.lastActiveMs !== undefined) lastActiveTime = formatTime(step.lastActiveMs);
+  ctx.conditions = setCondition(ctx.conditions, step.ready ?? READY_OK);
+  ctx.conditions = setCondition(ctx.conditions, step.active);
+  if (step.event) ctx.events.push(step.event);
+
+  const behavior = effectiveBehavior(
+    input.spec.advanced?.horizontalPodAutoscalerConfig?.behavior,
+    annotations.pausedScaleIn,
+    annotations.pausedScaleOut,
+  );
+  let replicas = cur;
+  let recommendations = previous.recommendations;
+  let scaleEvents = pruneScaleEvents(previous.scaleEvents, behavior, now);
+  const reasons: string[] = [];
+  if (step.replicas !== undefined) {
+    replicas = step.replicas;
+    reasons.push(step.reason);
+  } else if (!atRest(cur, spec)) {
+    const hpa = hpaSync({
+      specReplicas: cur,
+      statusReplicas: target.statusReplicas,
+      readyReplicas: target.readyReplicas,
+      minReplicas: spec.hpaMinReplicas,
+      maxReplicas: spec.maxReplicaCount,
+      metrics: fallback.readings.map((r) => ({
+        metricName: r.metricName,
+        metricType: r.metricType,
+        target: r.target,
+        ...(r.valueMilli !== undefined ? { valueMilli: r.valueMilli } : {}),
+        ...(r.error !== undefined ? { error: r.error } : {}),
+      })),
+      behavior,
+      recommendations: previous.recommendations,
+      scaleEvents: previous.scaleEvents,
+      now,
+    });
+    replicas = hpa.replicas;
+    recommendations = hpa.recommendations;
+    scaleEvents = hpa.scaleEvents;
+    reasons.push(hpa.reason, step.reason);
+    if (hpa.rescaleReason) ctx.events.push(successfulRescale(replicas, hpa.rescaleReason));
+  } else {
+    reasons.push(step.reason || `active, staying at ${cur}`);
+  }
+  // the formula's history ends when the target goes to rest (see stabilization.ts)
+  if (atRest(replicas, spec)) recommendations = undefined;
+
+  const fallbackNames = fallback.readings.filter((r) => r.fallback).map((r) => r.metricName);
+  if (fallbackNames.length > 0) reasons.push(`fallback stands in for ${fallbackNames.join(', ')}`);
+
+  const names = metricNamesFromMeasurements(input.measurements);
+  return finish(ctx, {
+    replicas,
+    reason: reasons.filter((r) => r !== '').join('; '),
+    active: activeNow,
+    status: {
+      externalMetricNames: names.externalMetricNames,
+      resourceMetricNames: names.resourceMetricNames,
+      lastActiveTime,
+      health: fallback.health,
+      triggersActivity: triggersActivity(fallback.readings),
+      pausedReplicaCount: undefined,
+      recommendations,
+      scaleEvents,
+    },
+    metricValues: Object.fromEntries(
+      fallback.readings.flatMap((r) => (r.value !== undefined ? [[r.metricName, r.value] as const] : [])),
+    ),
+  });
+}
+
+function triggersActivity(
+  readings: ReturnType<typeof applyFallback>['readings'],
+): Record<string, { isActive: boolean }> {
+  return Object.fromEntries(
+    readings.filter((r) => !isResourceTrigger(r.type)).map((r) => [r.metricName, { isActive: r.active }]),
+  );
+}
+
+interface Outcome {
+  replicas: number;
+  reason: string;
+  active: boolean;
+  /** fields this outcome sets; an explicit undefined removes the field */
+  status: ScaledObjectStatus;
+  metricValues: Record<string, number>;
+}
+
+function finish(ctx: PassContext, outcome: Outcome): Decision {
+  const status = canonical({ ...ctx.base, ...outcome.status, conditions: ctx.conditions });
+  return {
+    replicas: outcome.replicas,
+    reason: outcome.reason,
+    active: outcome.active,
+    // like KEDA's paused metric: any pause, including one direction
+    paused: isTrue(ctx.conditions, 'Paused'),
+    status,
+    events: ctx.events,
+    metricValues: outcome.metricValues,
+  };
+}

@@ -1,0 +1,92 @@
+// KEDA's event reasons and texts for the ScaledObject, plus the HPA's rescale event, which has no HPA
+// object to live on here and so is reported on the ScaledObject.
+
+import type { DecisionEvent, TargetState } from './types.ts';
+
+function targetText(target: TargetState): string {
+  return `${target.kind} ${target.namespace}/${target.name}`;
+}
+
+export function scaleTargetActivated(
+  target: TargetState,
+  from: number,
+  to: number,
+  activeMetricNames: readonly string[],
+  forced: boolean,
+): DecisionEvent {
+  const cause = forced ? 'caused by forced activation annotation' : `triggered by ${activeMetricNames.join(';')}`;
+  return {
+    type: 'Normal',
+    reason: 'KEDAScaleTargetActivated',
+    message: `Scaled ${targetText(target)} from ${from} to ${to}, ${cause}`,
+  };
+}
+
+export function scaleTargetDeactivated(target: TargetState, from: number, to: number): DecisionEvent {
+  return {
+    type: 'Normal',
+    reason: 'KEDAScaleTargetDeactivated',
+    message: `Deactivated ${targetText(target)} from ${from} to ${to}`,
+  };
+}
+
+/** what the caller reports instead of an activation when the /scale update failed */
+export function scaleTargetActivationFailed(target: TargetState, from: number, to: number): DecisionEvent {
+  return {
+    type: 'Warning',
+    reason: 'KEDAScaleTargetActivationFailed',
+    message: `Failed to scale ${targetText(target)} from ${from} to ${to}`,
+  };
+}
+
+/** what the caller reports instead of a deactivation when the /scale update failed */
+export function scaleTargetDeactivationFailed(target: TargetState, from: number, to: number): DecisionEvent {
+  return {
+    type: 'Warning',
+    reason: 'KEDAScaleTargetDeactivationFailed',
+    message: `Failed to deactivate ${targetText(target)} from ${from} to ${to}`,
+  };
+}
+
+export const SCALED_OBJECT_READY: DecisionEvent = {
+  type: 'Normal',
+  reason: 'ScaledObjectReady',
+  message: 'ScaledObject is ready for scaling',
+};
+
+export function scaledObjectCheckFailed(message: string): DecisionEvent {
+  return { type: 'Warning', reason: 'ScaledObjectCheckFailed', message };
+}
+
+export const SCALED_OBJECT_PAUSED: DecisionEvent = {
+  type: 'Normal',
+  reason: 'ScaledObjectPaused',
+  message: 'ScaledObject is paused',
+};
+
+export const SCALED_OBJECT_UNPAUSED: DecisionEvent = {
+  type: 'Normal',
+  reason: 'ScaledObjectUnpaused',
+  message: 'pause annotation removed for ScaledObject',
+};
+
+export const FALLBACK_ACTIVATED: DecisionEvent = {
+  type: 'Normal',
+  reason: 'ScaledObjectFallbackActivated',
+  message: 'ScaledObject fallback is active',
+};
+
+export const FALLBACK_DEACTIVATED: DecisionEvent = {
+  type: 'Normal',
+  reason: 'ScaledObjectFallbackDeactivated',
+  message: 'ScaledObject fallback is no longer active',
+};
+
+export function scalerFailed(message: string): DecisionEvent {
+  return { type: 'Warning', reason: 'KEDAScalerFailed', message };
+}
+
+/** the HPA's own event text: 'New size: 5; reason: external metric s0-x above target' */
+export function successfulRescale(newSize: number, reason: string): DecisionEvent {
+  return { type: 'Normal', reason: 'SuccessfulRescale', message: `New size: ${newSize}; reason: ${reason}` };
+}

@@ -1,0 +1,139 @@
+// Scaler failures, health counting and fallback (KEDA pkg/fallback). A failure is counted once per
+// pass here: KEDA also counts the HPA's own reads every 15 s, so its counter climbs faster per minute;
+// failureThreshold here means "failed passes".
+
+import type { HealthStatus, MetricType, ScaledObjectSpec, TriggerMeasurement } from './types.ts';
+import { toMilli } from './replica-calculator.ts';
+import { formatNumber } from './time.ts';
+
+type FallbackSpec = NonNullable<ScaledObjectSpec['fallback']>;
+
+/** KEDA ignores a fallback block with negative numbers rather than rejecting the object */
+export function fallbackIsValid(fallback: ScaledObjectSpec['fallback']): fallback is FallbackSpec {
+  return fallback !== undefined && fallback.failureThreshold >= 0 && fallback.replicas >= 0;
+}
+
+export interface TriggerReading {
+  index: number;
+  metricName: string;
+  type: string;
+  metricType: MetricType;
+  target: number;
+  /** what the HPA reads, in milli-units; absent when the read failed and no fallback replaced it */
+  valueMilli?: number;
+  /** for reporting: the scaler's value, or the synthetic fallback value */
+  value?: number;
+  active: boolean;
+  error?: string;
+  /** the value is fallback's, standing in for a failed read */
+  fallback: boolean;
+}
+
+export type FallbackValue = { valueMilli: number; replicas: number; why: string } | { error: string };
+
+/**
+ * The value that makes the HPA land on the fallback replica count: target x replicas for
+ * AverageValue; Value targets are multiplied by ready pods in the HPA, so they are divided here.
+ */
+export function fallbackValue(
+  fallback: FallbackSpec,
+  metricType: MetricType,
+  target: number,
+  currentReplicas: number,
+  readyReplicas: number,
+): FallbackValue {
+  let replicas: number;
+  let why: string;
+  switch (fallback.behavior) {
+    case 'currentReplicas':
+      replicas = currentReplicas;
+      why = `current replicas ${currentReplicas}`;
+      break;
+    case 'currentReplicasIfHigher':
+      replicas = Math.max(currentReplicas, fallback.replicas);
+      why = `max(current ${currentReplicas}, fallback ${fallback.replicas})`;
+      break;
+    case 'currentReplicasIfLower':
+      replicas = Math.min(currentReplicas, fallback.replicas);
+      why = `min(current ${currentReplicas}, fallback ${fallback.replicas})`;
+      break;
+    default:
+      replicas = fallback.replicas;
+      why = `fallback replicas ${fallback.replicas}`;
+  }
+  let perPod = replicas;
+  if (metricType === 'Value') {
+    if (readyReplicas <= 0) return { error: 'error performing fallback: no ready pods to divide a Value target by' };
+    perPod = replicas / readyReplicas;
+  }
+  // KEDA truncates target x replicas to milli-units
+  const valueMilli = Math.trunc(target * 1000 * perPod);
+  return { valueMilli, replicas, why };
+}
+
+export interface FallbackOutcome {
+  readings: TriggerReading[];
+  /** undefined when no valid fallback is configured: KEDA writes health only then */
+  health: Record<string, HealthStatus> | undefined;
+  /** some metric failed more often than failureThreshold (the Fallback condition) */
+  fallbackActive: boolean;
+}
+
+export function applyFallback(
+  measurements: readonly TriggerMeasurement[],
+  fallback: ScaledObjectSpec['fallback'],
+  previousHealth: Record<string, HealthStatus> | undefined,
+  currentReplicas: number,
+  readyReplicas: number,
+): FallbackOutcome {
+  const configured = fallbackIsValid(fallback);
+  const health: Record<string, HealthStatus> = {};
+  const readings = [...measurements]
+    .sort((a, b) => a.index - b.index)
+    .map((m): TriggerReading => {
+      const base = {
+        index: m.index,
+        metricName: m.metricName,
+        type: m.type,
+        metricType: m.metricType,
+        target: m.target,
+        fallback: false,
+      };
+      const error = m.error ?? (m.value === undefined ? 'the scaler returned no value' : undefined);
+      if (error === undefined && m.value !== undefined) {
+        if (configured) health[m.metricName] = { numberOfFailures: 0, status: 'Happy' };
+        return {
+          ...base,
+          value: m.value,
+          valueMilli: toMilli(m.value),
+          active: m.active ?? m.value > m.activationTarget,
+        };
+      }
+      const failed = { ...base, active: false, error: error ?? 'unknown error' };
+      if (!configured) return failed;
+      const failures = (previousHealth?.[m.metricName]?.numberOfFailures ?? 0) + 1;
+      health[m.metricName] = { numberOfFailures: failures, status: 'Failing' };
+      if (failures <= fallback.failureThreshold) return failed;
+      const synthetic = fallbackValue(fallback, m.metricType, m.target, currentReplicas, readyReplicas);
+      if ('error' in synthetic) return { ...failed, error: `${failed.error}; ${synthetic.error}` };
+      // fallback counts as active, so an object resting at 0 is woken up to serve it
+      return {
+        ...base,
+        value: synthetic.valueMilli / 1000,
+        valueMilli: synthetic.valueMilli,
+        active: true,
+        fallback: true,
+      };
+    });
+  const fallbackActive =
+    configured &&
+    Object.values(health).some((h) => h.status === 'Failing' && (h.numberOfFailures ?? 0) > fallback.failureThreshold);
+  return { readings, health: configured ? health : undefined, fallbackActive };
+}
+
+export function fallbackNote(readings: readonly TriggerReading[], fallback: ScaledObjectSpec['fallback']): string | undefined {
+  const names = readings.filter((r) => r.fallback).map((r) => r.metricName);
+  if (names.length === 0 || !fallback) return undefined;
+  const first = readings.find((r) => r.fallback);
+  return `fallback for ${names.join(', ')} (value ${formatNumber(first?.value ?? 0)}, behavior ${fallback.behavior ?? 'static'})`;
+}

@@ -1,0 +1,147 @@
+// The instrument table, declared once: KEDA's OpenTelemetry names, kinds, units, descriptions and
+// attribute keys. The recorder creates instruments from this table only, so renaming a metric or
+// adding a KEDA name is a one-line change here.
+//
+// Units: KEDA's millisecond gauges carry no unit, and neither do ours. The collector's Prometheus
+// exporter turns a unit into a name suffix (`ms` -> `_milliseconds`), which would rename
+// `keda_scaler_metrics_latency` away from what KEDA emits and what dashboards query. Only the
+// `*.seconds` instruments carry `s`; their names already end in `seconds`, so no suffix is added.
+
+/** sync Counter | observable Gauge | observable UpDownCounter */
+export type InstrumentKind = 'counter' | 'gauge' | 'updowncounter';
+
+export interface InstrumentSpec {
+  readonly name: string;
+  readonly kind: InstrumentKind;
+  readonly valueType: 'int' | 'double';
+  readonly unit: string;
+  readonly description: string;
+  readonly attributes: readonly string[];
+  /** KEDA's current name, emitted only when `emitCurrentKedaNames` is on */
+  readonly current: boolean;
+}
+
+/** KEDA's S_SO attribute set: every per-trigger series of a ScaledObject. */
+export const SCALER_ATTRIBUTES = ['namespace', 'scaledObject', 'scaler', 'scalerIndex', 'metric'] as const;
+export const SCALED_OBJECT_ATTRIBUTES = ['namespace', 'scaledObject'] as const;
+export const LOOP_ATTRIBUTES = ['namespace', 'type', 'name'] as const;
+export const RESOURCE_TOTALS_ATTRIBUTES = ['namespace', 'type'] as const;
+export const TRIGGER_TOTALS_ATTRIBUTES = ['type'] as const;
+// KEDA's goversion has no meaning here; `runtime` carries the Node version in Go's shape
+// (`node24.21.0` like `go1.24.1`). goos/goarch keep KEDA's keys and Go's values, so
+// `keda_build_info{goos="linux"}` matches as it does for KEDA.
+export const BUILD_INFO_ATTRIBUTES = ['version', 'git_commit', 'goos', 'goarch', 'runtime'] as const;
+
+/** The resource types KEDA counts in keda.resource.totals. */
+export type ResourceType =
+  | 'scaled_object'
+  | 'scaled_job'
+  | 'trigger_authentication'
+  | 'cluster_trigger_authentication'
+  | 'cloudevent_source';
+
+function spec(
+  name: string,
+  kind: InstrumentKind,
+  valueType: 'int' | 'double',
+  unit: string,
+  description: string,
+  attributes: readonly string[],
+  current = false,
+): InstrumentSpec {
+  return { name, kind, valueType, unit, description, attributes, current };
+}
+
+// `keda.scaler.errors` and `keda.scaler.errors.total` both render as `keda_scaler_errors_total`
+// behind the collector's Prometheus exporter (dots become underscores and every monotonic counter
+// gets `_total`). They stay apart by attributes only: the per-scaler counter always carries the
+// five S_SO keys, the grand total carries none. A PromQL `sum(keda_scaler_errors_total)` therefore
+// counts every error twice; select the total with `keda_scaler_errors_total{scaler=""}` and the
+// per-scaler series with `{scaler!=""}`. Both share one description because the exporter keeps the
+// first HELP text it sees for a metric family and logs the other as a conflict.
+const ERRORS_DESCRIPTION = 'The number of errors that have occurred for each scaler, and in total for all scalers.';
+
+export const INSTRUMENTS = {
+  buildInfo: spec('keda.build.info', 'gauge', 'int', '',
+    'Info metric, with static information about the build like: version, git commit and runtime info.',
+    BUILD_INFO_ATTRIBUTES),
+  scalerActive: spec('keda.scaler.active', 'gauge', 'double', '',
+    'This metric marks whether the particular scaler is active (value == 1) or inactive (value == 0).',
+    SCALER_ATTRIBUTES),
+  scalerMetricsValue: spec('keda.scaler.metrics.value', 'gauge', 'double', '',
+    "The current value for each scaler's metric that would be used by the HPA in computing the target average.",
+    SCALER_ATTRIBUTES),
+  scalerMetricsLatency: spec('keda.scaler.metrics.latency', 'gauge', 'double', '',
+    'The latency of retrieving current metric from each scaler, in milliseconds.',
+    SCALER_ATTRIBUTES),
+  scalerErrors: spec('keda.scaler.errors', 'counter', 'int', '', ERRORS_DESCRIPTION, SCALER_ATTRIBUTES),
+  scalerErrorsTotal: spec('keda.scaler.errors.total', 'counter', 'int', '', ERRORS_DESCRIPTION, []),
+  scaledObjectErrors: spec('keda.scaled.object.errors', 'counter', 'int', '',
+    'The number of errors that have occurred for each ScaledObject.',
+    SCALED_OBJECT_ATTRIBUTES),
+  resourceTotals: spec('keda.resource.totals', 'updowncounter', 'int', '',
+    'Total number of KEDA custom resources per namespace for each custom resource type (CRD).',
+    RESOURCE_TOTALS_ATTRIBUTES),
+  triggerTotals: spec('keda.trigger.totals', 'updowncounter', 'int', '',
+    'Total number of triggers per trigger type.',
+    TRIGGER_TOTALS_ATTRIBUTES),
+  loopLatency: spec('keda.internal.scale.loop.latency', 'gauge', 'double', '',
+    'Total deviation (in milliseconds) between the expected execution time and the actual execution time for the scaling loop.',
+    LOOP_ATTRIBUTES),
+
+  scaledObjectErrorsCurrent: spec('keda.scaledobject.errors', 'counter', 'int', '',
+    'The number of errors that have occurred for each ScaledObject.',
+    SCALED_OBJECT_ATTRIBUTES, true),
+  scalerMetricsLatencySeconds: spec('keda.scaler.metrics.latency.seconds', 'gauge', 'double', 's',
+    'The latency of retrieving current metric from each scaler.',
+    SCALER_ATTRIBUTES, true),
+  loopLatencySeconds: spec('keda.internal.scale.loop.latency.seconds', 'gauge', 'double', 's',
+    'Total deviation (in seconds) between the expected execution time and the actual execution time for the scaling loop.',
+    LOOP_ATTRIBUTES, true),
+  resourceRegisteredCount: spec('keda.resource.registered.count', 'updowncounter', 'int', '',
+    'Total number of KEDA custom resources per namespace for each custom resource type (CRD) handled by the operator.',
+    RESOURCE_TOTALS_ATTRIBUTES, true),
+  triggerRegisteredCount: spec('keda.trigger.registered.count', 'updowncounter', 'int', '',
+    'Total number of triggers per trigger type handled by the operator.',
+    TRIGGER_TOTALS_ATTRIBUTES, true),
+  scaledObjectPaused: spec('keda.scaled.object.paused', 'gauge', 'double', '',
+    'Indicates whether a ScaledObject is paused (value == 1) or not (value == 0).',
+    SCALED_OBJECT_ATTRIBUTES, true),
+} as const satisfies Record<string, InstrumentSpec>;
+
+export type InstrumentKey = keyof typeof INSTRUMENTS;
+
+/** KEDA's meter (instrumentation scope) name, so `otel_scope_name` matches KEDA's series too. */
+export const METER_NAME = 'keda-open-telemetry-metrics';
+
+// KEDA labels a trigger without a `name` by the Go type name of its scaler.
+const KEDA_SCALER_TYPE_NAMES: Record<string, string> = {
+  cron: 'cronScaler',
+  'metrics-api': 'metricsAPIScaler',
+  'kubernetes-workload': 'kubernetesWorkloadScaler',
+  prometheus: 'prometheusScaler',
+  redis: 'redisScaler',
+  'redis-streams': 'redisStreamsScaler',
+  postgresql: 'postgreSQLScaler',
+  mysql: 'mySQLScaler',
+  rabbitmq: 'rabbitMQScaler',
+  'nats-jetstream': 'natsJetStreamScaler',
+  external: 'externalScaler',
+  etcd: 'etcdScaler',
+  cpu: 'cpuMemoryScaler',
+  memory: 'cpuMemoryScaler',
+};
+
+/** The `scaler` attribute KEDA uses for an unnamed trigger of this type. */
+export function kedaScalerTypeName(triggerType: string): string {
+  const known = KEDA_SCALER_TYPE_NAMES[triggerType];
+  if (known) return known;
+  const camel = triggerType.replace(/[-_.]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+  return `${camel}Scaler`;
+}
+
+/** Go's GOARCH for Node's process.arch, so build info reads as KEDA's does. */
+export function goArch(nodeArch: string): string {
+  const map: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64' };
+  return map[nodeArch] ?? nodeArch;
+}

@@ -1,0 +1,220 @@
+// The typed recorder the rest of the code reports through. It takes references made of names
+// (namespace, object, trigger, metric) and never a spec, metadata map or auth parameter, so no
+// secret can reach an attribute value.
+//
+// Gauges follow KEDA's buffered observable gauges: a record keeps the last value per attribute set,
+// the next collection observes it and forgets it. In a one-shot process that collection is the
+// flush, so each pass exports exactly the values it measured, and a series the pass did not touch
+// (object not due, trigger failed) is absent instead of repeating a stale value.
+// Totals are observable up-down counters holding the count seen in this pass: each pass reports the
+// whole count (cumulative), which is what KEDA's up-down counters add up to.
+
+import { ValueType, type Attributes, type Meter, type ObservableResult } from '@opentelemetry/api';
+import {
+  INSTRUMENTS, goArch, kedaScalerTypeName,
+  type InstrumentKey, type InstrumentSpec, type ResourceType,
+} from './instruments.ts';
+
+/** A ScaledObject, by name. */
+export interface ScaledObjectRef {
+  namespace: string;
+  name: string;
+}
+
+/** One trigger of a ScaledObject, by position and names. */
+export interface TriggerRef {
+  /** position in spec.triggers; KEDA's `scalerIndex` */
+  index: number;
+  /** trigger type, e.g. `redis` */
+  type: string;
+  /** trigger `name`, when set it is the `scaler` attribute */
+  name?: string;
+  /** KEDA metric name (`s0-redis-orders`, `cpu`, `composite-metric`) */
+  metricName: string;
+}
+
+export interface BuildInfo {
+  version: string;
+  gitCommit: string;
+}
+
+export interface Recorder {
+  /** keda.scaler.metrics.value */
+  recordScalerValue(ref: ScaledObjectRef, trigger: TriggerRef, value: number): void;
+  /** keda.scaler.active */
+  recordScalerActive(ref: ScaledObjectRef, trigger: TriggerRef, active: boolean): void;
+  /** keda.scaler.metrics.latency (whole ms, as KEDA), and .latency.seconds with current names */
+  recordScalerLatency(ref: ScaledObjectRef, trigger: TriggerRef, ms: number): void;
+  /**
+   * One failed trigger read: keda.scaler.errors and keda.scaler.errors.total +1, and, as in KEDA's
+   * collector, keda.scaled.object.errors +1 for its ScaledObject.
+   */
+  recordScalerError(ref: ScaledObjectRef, trigger: TriggerRef): void;
+  /** keda.scaled.object.errors +1 (and keda.scaledobject.errors with current names) */
+  recordScaledObjectError(ref: ScaledObjectRef): void;
+  /** keda.internal.scale.loop.latency: evaluation start minus scheduled start, in ms */
+  recordLoopLatency(ref: ScaledObjectRef, ms: number): void;
+  /** keda.resource.totals: how many resources of this type this pass saw in the namespace */
+  recordResourceTotals(namespace: string, type: ResourceType, count: number): void;
+  /** keda.trigger.totals: how many triggers of this type this pass saw */
+  recordTriggerTotals(triggerType: string, count: number): void;
+  /** keda.scaled.object.paused (current names only: the seed has no paused gauge) */
+  recordPaused(ref: ScaledObjectRef, paused: boolean): void;
+}
+
+export interface RecorderOptions {
+  emitCurrentKedaNames: boolean;
+  build: BuildInfo;
+}
+
+/** The recorder plus what the provider needs to know about it. */
+export interface OwnedRecorder extends Recorder {
+  /** changes with every record; equal values mean nothing new was recorded in between */
+  generation(): number;
+}
+
+const MAX_ATTRIBUTE_LENGTH = 253;
+
+/** Keeps attribute values to names: bounded length, and no URL credentials should one slip in. */
+export function nameOnly(value: string): string {
+  const cleaned = value.replace(/(\/\/)[^/@\s]*@/g, '$1***@');
+  return cleaned.length > MAX_ATTRIBUTE_LENGTH ? cleaned.slice(0, MAX_ATTRIBUTE_LENGTH) : cleaned;
+}
+
+function scalerAttributes(ref: ScaledObjectRef, trigger: TriggerRef): Attributes {
+  return {
+    namespace: nameOnly(ref.namespace),
+    scaledObject: nameOnly(ref.name),
+    scaler: nameOnly(trigger.name || kedaScalerTypeName(trigger.type)),
+    scalerIndex: String(trigger.index),
+    metric: nameOnly(trigger.metricName),
+  };
+}
+
+function objectAttributes(ref: ScaledObjectRef): Attributes {
+  return { namespace: nameOnly(ref.namespace), scaledObject: nameOnly(ref.name) };
+}
+
+function attributeKey(attrs: Attributes): string {
+  return JSON.stringify(Object.keys(attrs).sort().map((k) => [k, attrs[k]]));
+}
+
+/** Last value per attribute set, handed to the next observation. */
+class LastValues {
+  readonly #values = new Map<string, { attrs: Attributes; value: number }>();
+  readonly #forget: boolean;
+  constructor(forgetAfterObserve: boolean) {
+    this.#forget = forgetAfterObserve;
+  }
+  set(attrs: Attributes, value: number): void {
+    this.#values.set(attributeKey(attrs), { attrs, value });
+  }
+  observe(result: ObservableResult): void {
+    for (const { attrs, value } of this.#values.values()) result.observe(value, attrs);
+    if (this.#forget) this.#values.clear();
+  }
+}
+
+export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRecorder {
+  let generation = 0;
+  const enabled = (s: InstrumentSpec): boolean => !s.current || options.emitCurrentKedaNames;
+  const valueType = (s: InstrumentSpec): ValueType => (s.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE);
+
+  const counters = new Map<InstrumentKey, { add(v: number, a?: Attributes): void }>();
+  const observed = new Map<InstrumentKey, LastValues>();
+  for (const [key, s] of Object.entries(INSTRUMENTS) as [InstrumentKey, InstrumentSpec][]) {
+    if (!enabled(s)) continue;
+    const opts = { description: s.description, unit: s.unit, valueType: valueType(s) };
+    if (s.kind === 'counter') {
+      counters.set(key, meter.createCounter(s.name, opts));
+      continue;
+    }
+    // totals are not forgotten: a repeat collection must still report the pass's count
+    const values = new LastValues(s.kind === 'gauge');
+    observed.set(key, values);
+    const instrument = s.kind === 'gauge' ? meter.createObservableGauge(s.name, opts) : meter.createObservableUpDownCounter(s.name, opts);
+    instrument.addCallback((result) => values.observe(result));
+  }
+
+  const count = (key: InstrumentKey, attrs: Attributes): void => {
+    const c = counters.get(key);
+    if (!c) return;
+    generation++;
+    c.add(1, attrs);
+  };
+  const set = (key: InstrumentKey, attrs: Attributes, value: number): void => {
+    const v = observed.get(key);
+    // a NaN or infinite double would make the OTLP/JSON body invalid and lose the whole export
+    if (!v || !Number.isFinite(value)) return;
+    generation++;
+    v.set(attrs, value);
+  };
+
+  // KEDA reports build info once per process, at the first collection.
+  set('buildInfo', {
+    version: nameOnly(options.build.version),
+    git_commit: nameOnly(options.build.gitCommit),
+    goos: process.platform,
+    goarch: goArch(process.arch),
+    runtime: `node${process.versions.node}`,
+  }, 1);
+
+  const recordScaledObjectError = (ref: ScaledObjectRef): void => {
+    const attrs = objectAttributes(ref);
+    count('scaledObjectErrors', attrs);
+    count('scaledObjectErrorsCurrent', attrs);
+  };
+
+  return {
+    generation: () => generation,
+    recordScalerValue(ref, trigger, value) {
+      set('scalerMetricsValue', scalerAttributes(ref, trigger), value);
+    },
+    recordScalerActive(ref, trigger, active) {
+      set('scalerActive', scalerAttributes(ref, trigger), active ? 1 : 0);
+    },
+    recordScalerLatency(ref, trigger, ms) {
+      const attrs = scalerAttributes(ref, trigger);
+      set('scalerMetricsLatency', attrs, Math.trunc(ms));
+      set('scalerMetricsLatencySeconds', attrs, ms / 1000);
+    },
+    recordScalerError(ref, trigger) {
+      count('scalerErrors', scalerAttributes(ref, trigger));
+      count('scalerErrorsTotal', {});
+      recordScaledObjectError(ref);
+    },
+    recordScaledObjectError,
+    recordLoopLatency(ref, ms) {
+      const attrs = { namespace: nameOnly(ref.namespace), type: 'scaledobject', name: nameOnly(ref.name) };
+      set('loopLatency', attrs, Math.trunc(ms));
+      set('loopLatencySeconds', attrs, ms / 1000);
+    },
+    recordResourceTotals(namespace, type, n) {
+      // KEDA files cluster-scoped resources under `default`
+      const attrs = { namespace: nameOnly(namespace || 'default'), type };
+      set('resourceTotals', attrs, n);
+      set('resourceRegisteredCount', attrs, n);
+    },
+    recordTriggerTotals(triggerType, n) {
+      const attrs = { type: nameOnly(triggerType) };
+      set('triggerTotals', attrs, n);
+      set('triggerRegisteredCount', attrs, n);
+    },
+    recordPaused(ref, paused) {
+      set('scaledObjectPaused', objectAttributes(ref), paused ? 1 : 0);
+    },
+  };
+}
+
+/** For runs with telemetry switched off (OTEL_SDK_DISABLED, OTEL_METRICS_EXPORTER=none). */
+export const noopRecorder: Recorder = {
+  recordScalerValue() {},
+  recordScalerActive() {},
+  recordScalerLatency() {},
+  recordScalerError() {},
+  recordScaledObjectError() {},
+  recordLoopLatency() {},
+  recordResourceTotals() {},
+  recordTriggerTotals() {},
+  recordPaused() {},
+};

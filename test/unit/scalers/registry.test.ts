@@ -1,0 +1,80 @@
+// What a user sees when a trigger type is unknown, and what every scaler built through the registry
+// reports: KEDA's external-metric rules applied once for all of them.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createScaler, supportedTriggerTypes } from '../../../src/scalers/registry.ts';
+import { ScalerConfigError, type ScalerContext } from '../../../src/scalers/types.ts';
+import type { TriggerSpec } from '../../../src/scaling/types.ts';
+
+function ctx(trigger: TriggerSpec, kube?: ScalerContext['kube']): Omit<ScalerContext, 'signal' | 'now'> {
+  return { namespace: 'shop', scaledObjectName: 'web', triggerIndex: 0, trigger, authParams: {}, resolvedEnv: {}, ...(kube ? { kube } : {}) };
+}
+
+function podsReturning(n: number): ScalerContext['kube'] {
+  return { countPods: async () => n };
+}
+
+describe('scaler registry', () => {
+  it('refuses an unknown trigger type with: unsupported trigger type "x"', () => {
+    assert.throws(() => createScaler(ctx({ type: 'x', metadata: {} })), (e: unknown) => {
+      assert.ok(e instanceof ScalerConfigError);
+      assert.equal(e.field, 'type');
+      assert.match(e.message, /^unsupported trigger type "x"/);
+      return true;
+    });
+  });
+
+  it('is case-sensitive like KEDA: "Cron" is not "cron"', () => {
+    assert.throws(() => createScaler(ctx({ type: 'Cron', metadata: {} })), /unsupported trigger type "Cron"/);
+  });
+
+  it('does not treat inherited object keys as trigger types', () => {
+    assert.throws(() => createScaler(ctx({ type: 'constructor', metadata: {} })), /unsupported trigger type "constructor"/);
+  });
+
+  it('lists the supported types, sorted', () => {
+    assert.deepEqual(supportedTriggerTypes, ['cron', 'kubernetes-workload', 'metrics-api']);
+  });
+
+  it('builds a scaler per supported type', () => {
+    const s = createScaler(ctx({ type: 'kubernetes-workload', metadata: { podSelector: 'app=a', value: '1' } }));
+    assert.equal(s.spec.metricName, 's0-workload-shop');
+  });
+
+  it('refuses metricType Utilization for an external metric, naming metricType', () => {
+    assert.throws(
+      () => createScaler(ctx({ type: 'kubernetes-workload', metricType: 'Utilization', metadata: { podSelector: 'app=a', value: '1' } })),
+      (e: unknown) => e instanceof ScalerConfigError && e.field === 'metricType' && /Utilization/.test(e.message),
+    );
+  });
+
+  it('passes a scaler configuration error through unchanged', () => {
+    assert.throws(() => createScaler(ctx({ type: 'cron', metadata: {} })), (e: unknown) => e instanceof ScalerConfigError && e.field === 'timezone');
+  });
+});
+
+describe('values reported through the registry', () => {
+  const reading = async (n: number, activationValue = '0') => {
+    const t: TriggerSpec = { type: 'kubernetes-workload', metadata: { podSelector: 'app=a', value: '1', activationValue } };
+    const s = createScaler(ctx(t));
+    return s.measure({ ...ctx(t, podsReturning(n)), now: 0, signal: new AbortController().signal });
+  };
+
+  it('keeps a plain count as it is', async () => {
+    assert.deepEqual(await reading(7), { value: 7, active: true });
+  });
+
+  it('reports a negative value as 0 while activity still comes from the raw value', async () => {
+    assert.deepEqual(await reading(-3, '-5'), { value: 0, active: true });
+  });
+
+  it('reports NaN and infinities as 0', async () => {
+    assert.deepEqual(await reading(Number.NaN), { value: 0, active: false });
+    assert.deepEqual(await reading(Number.POSITIVE_INFINITY), { value: 0, active: true });
+  });
+
+  it('rounds to milli-units as the HPA receives them', async () => {
+    assert.deepEqual(await reading(1.23456), { value: 1.235, active: true });
+  });
+});

@@ -1,0 +1,170 @@
+// Builders for decision inputs, so each table row states only what the case is about.
+
+import type {
+  Condition,
+  DecideInput,
+  Decision,
+  HPABehavior,
+  ScaledObjectSpec,
+  ScaledObjectStatus,
+  TargetState,
+  TriggerMeasurement,
+} from '../../../src/scaling/types.ts';
+import { decide } from '../../../src/scaling/decide.ts';
+
+/** all times in the tables are seconds after this instant */
+export const T0 = Date.parse('2025-03-01T10:00:00Z');
+
+export function at(seconds: number): number {
+  return T0 + seconds * 1000;
+}
+
+export function iso(seconds: number): string {
+  return new Date(at(seconds)).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+export interface MetricOptions {
+  index?: number;
+  name?: string;
+  type?: string;
+  metricType?: TriggerMeasurement['metricType'];
+  target?: number;
+  activationTarget?: number;
+}
+
+/** a successful read; active iff value > activationTarget, as the numeric scalers decide */
+export function metric(value: number, o: MetricOptions = {}): TriggerMeasurement {
+  const index = o.index ?? 0;
+  const activationTarget = o.activationTarget ?? 0;
+  return {
+    index,
+    type: o.type ?? 'metrics-api',
+    metricName: o.name ?? `s${index}-metric-api-value`,
+    metricType: o.metricType ?? 'AverageValue',
+    target: o.target ?? 5,
+    activationTarget,
+    value,
+    active: value > activationTarget,
+  };
+}
+
+export function failed(error: string, o: MetricOptions = {}): TriggerMeasurement {
+  const index = o.index ?? 0;
+  return {
+    index,
+    type: o.type ?? 'metrics-api',
+    metricName: o.name ?? `s${index}-metric-api-value`,
+    metricType: o.metricType ?? 'AverageValue',
+    target: o.target ?? 5,
+    activationTarget: o.activationTarget ?? 0,
+    error,
+  };
+}
+
+export interface Case {
+  spec?: Partial<ScaledObjectSpec>;
+  behavior?: HPABehavior;
+  annotations?: Record<string, string>;
+  status?: ScaledObjectStatus;
+  measurements?: TriggerMeasurement[];
+  /** spec replicas; status and ready replicas follow unless given */
+  replicas?: number;
+  target?: Partial<TargetState>;
+  /** seconds after T0 */
+  now?: number;
+  /** seconds after T0; default one hour before */
+  created?: number;
+}
+
+export function input(c: Case = {}): DecideInput {
+  const replicas = c.replicas ?? 1;
+  const measurements = c.measurements ?? [metric(1)];
+  const spec: ScaledObjectSpec = {
+    scaleTargetRef: { name: 'app' },
+    triggers: measurements.map((m) => ({ type: m.type, metadata: {} })),
+    ...c.spec,
+  };
+  if (c.behavior) spec.advanced = { ...spec.advanced, horizontalPodAutoscalerConfig: { behavior: c.behavior } };
+  return {
+    name: 'orders',
+    namespace: 'shop',
+    spec,
+    annotations: c.annotations ?? {},
+    creationTimestamp: iso(c.created ?? -3600),
+    status: c.status ?? {},
+    measurements,
+    target: {
+      specReplicas: replicas,
+      statusReplicas: replicas,
+      readyReplicas: replicas,
+      kind: 'apps/v1.Deployment',
+      namespace: 'shop',
+      name: 'app',
+      ...c.target,
+    },
+    now: at(c.now ?? 0),
+  };
+}
+
+export function run(c: Case = {}): Decision {
+  return decide(input(c));
+}
+
+/** an object that has been running: KEDA's four conditions as a settled pass leaves them */
+export function settled(o: { active: boolean; paused?: boolean; fallback?: boolean }): ScaledObjectStatus {
+  const conditions: Condition[] = [
+    {
+      type: 'Ready',
+      status: 'True',
+      reason: 'ScaledObjectReady',
+      message: 'ScaledObject is defined correctly and is ready for scaling',
+    },
+    o.active
+      ? { type: 'Active', status: 'True', reason: 'ScalerActive', message: 'Scaling is performed because triggers are active' }
+      : {
+          type: 'Active',
+          status: 'False',
+          reason: 'ScalerNotActive',
+          message: 'Scaling is not performed because triggers are not active',
+        },
+    o.fallback
+      ? {
+          type: 'Fallback',
+          status: 'True',
+          reason: 'FallbackExists',
+          message: 'At least one trigger is falling back on this scaled object',
+        }
+      : {
+          type: 'Fallback',
+          status: 'False',
+          reason: 'NoFallbackFound',
+          message: 'No fallbacks are active on this scaled object',
+        },
+    o.paused
+      ? { type: 'Paused', status: 'True', reason: 'ScaledObjectPaused', message: 'ScaledObject is paused' }
+      : { type: 'Paused', status: 'False' },
+  ];
+  return { conditions };
+}
+
+export function condition(d: Decision, type: string): Condition | undefined {
+  return d.status.conditions?.find((c) => c.type === type);
+}
+
+export function eventReasons(d: Decision): string[] {
+  return d.events.map((e) => e.reason);
+}
+
+/** feeds each decision's status and replicas into the next pass, like consecutive CronJob runs */
+export function passes(first: Case, steps: Array<Partial<Case> & { now: number }>): Decision[] {
+  const results: Decision[] = [];
+  let status = first.status ?? {};
+  let replicas = first.replicas ?? 1;
+  for (const step of steps) {
+    const d = run({ ...first, ...step, status, replicas: step.replicas ?? replicas });
+    results.push(d);
+    status = d.status;
+    replicas = d.replicas;
+  }
+  return results;
+}

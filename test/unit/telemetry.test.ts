@@ -1,0 +1,290 @@
+// The instrument table as seen through the recorder, collected by the SDK's in-memory exporter:
+// names, units, kinds, attribute keys and temporality. The OTLP path is tested against real
+// sockets in test/integration/telemetry-export-failure.test.ts.
+
+import { describe, it, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AggregationTemporality, DataPointType, InMemoryMetricExporter, InstrumentType, type MetricData,
+} from '@opentelemetry/sdk-metrics';
+import { INSTRUMENTS, kedaScalerTypeName, METER_NAME, type InstrumentSpec } from '../../src/telemetry/instruments.ts';
+import {
+  buildResource, createTelemetry, describeExportError, formatFlushResult, metricsEndpoint, redactUrl,
+  shardInstanceId, temporalityFor, temporalityPreference, type Telemetry,
+} from '../../src/telemetry/provider.ts';
+import { nameOnly, type ScaledObjectRef, type TriggerRef } from '../../src/telemetry/recorder.ts';
+
+const so: ScaledObjectRef = { namespace: 'shop', name: 'orders-so' };
+const named: TriggerRef = { index: 0, type: 'redis', name: 'orders-queue', metricName: 's0-redis-orders' };
+const unnamed: TriggerRef = { index: 1, type: 'kubernetes-workload', metricName: 's1-workload-shop' };
+
+const savedEnv = { ...process.env };
+afterEach(() => {
+  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+  Object.assign(process.env, savedEnv);
+});
+
+function telemetry(emitCurrentKedaNames: boolean): { t: Telemetry; exporter: InMemoryMetricExporter } {
+  // the in-memory exporter's own temporality is ignored: the provider's selector decides
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const t = createTelemetry({ instanceId: shardInstanceId(3), serviceVersion: '1.2.3', gitCommit: 'abc123', emitCurrentKedaNames, exporter });
+  return { t, exporter };
+}
+
+function recordEverything(t: Telemetry): void {
+  const r = t.recorder;
+  r.recordScalerValue(so, named, 7);
+  r.recordScalerActive(so, named, true);
+  r.recordScalerLatency(so, named, 12.7);
+  r.recordScalerError(so, unnamed);
+  r.recordScaledObjectError(so);
+  r.recordLoopLatency(so, 1520);
+  r.recordResourceTotals('shop', 'scaled_object', 4);
+  r.recordResourceTotals('', 'cluster_trigger_authentication', 1);
+  r.recordTriggerTotals('redis', 3);
+  r.recordPaused(so, true);
+}
+
+async function collect(emitCurrentKedaNames: boolean): Promise<{ metrics: Map<string, MetricData>; exports: number; scope: string[]; t: Telemetry; resource: Record<string, unknown> }> {
+  const { t, exporter } = telemetry(emitCurrentKedaNames);
+  recordEverything(t);
+  const result = await t.flush(5000);
+  assert.equal(result.ok, true, result.error);
+  const exported = exporter.getMetrics();
+  const metrics = new Map<string, MetricData>();
+  const scope: string[] = [];
+  for (const rm of exported) for (const sm of rm.scopeMetrics) {
+    scope.push(sm.scope.name);
+    for (const m of sm.metrics) metrics.set(m.descriptor.name, m);
+  }
+  const resource = exported[0] ? { ...exported[0].resource.attributes } : {};
+  return { metrics, exports: exported.length, scope, t, resource };
+}
+
+const seedNames = [
+  'keda.build.info', 'keda.scaler.active', 'keda.scaler.metrics.value', 'keda.scaler.metrics.latency',
+  'keda.scaler.errors', 'keda.scaler.errors.total', 'keda.scaled.object.errors', 'keda.resource.totals',
+  'keda.trigger.totals', 'keda.internal.scale.loop.latency',
+];
+const currentNames = [
+  'keda.scaledobject.errors', 'keda.scaler.metrics.latency.seconds', 'keda.internal.scale.loop.latency.seconds',
+  'keda.resource.registered.count', 'keda.trigger.registered.count', 'keda.scaled.object.paused',
+];
+const specs = Object.values(INSTRUMENTS) as InstrumentSpec[];
+
+describe('instrument table', () => {
+  it('declares exactly the seed names plus KEDA current names, each once', () => {
+    assert.deepEqual(specs.filter((s) => !s.current).map((s) => s.name).sort(), [...seedNames].sort());
+    assert.deepEqual(specs.filter((s) => s.current).map((s) => s.name).sort(), [...currentNames].sort());
+  });
+
+  it('keeps the two errors counters apart by attributes: the total has no per-scaler keys', () => {
+    assert.deepEqual([...INSTRUMENTS.scalerErrors.attributes], ['namespace', 'scaledObject', 'scaler', 'scalerIndex', 'metric']);
+    assert.deepEqual([...INSTRUMENTS.scalerErrorsTotal.attributes], []);
+  });
+
+  it('names an unnamed trigger by KEDA scaler type name', () => {
+    assert.equal(kedaScalerTypeName('kubernetes-workload'), 'kubernetesWorkloadScaler');
+    assert.equal(kedaScalerTypeName('postgresql'), 'postgreSQLScaler');
+    assert.equal(kedaScalerTypeName('some-new-thing'), 'someNewThingScaler');
+  });
+});
+
+describe('recorder through the SDK', () => {
+  it('emits the seed instruments with their units, descriptions and attribute keys, and no current names by default', async () => {
+    const { metrics, scope } = await collect(false);
+    assert.deepEqual([...new Set(scope)], [METER_NAME]);
+    assert.deepEqual([...metrics.keys()].sort(), [...seedNames].sort());
+    for (const s of specs.filter((x) => !x.current)) {
+      const m = metrics.get(s.name)!;
+      assert.equal(m.descriptor.unit, s.unit, `${s.name} unit`);
+      assert.equal(m.descriptor.description, s.description, `${s.name} description`);
+      for (const dp of m.dataPoints) assert.deepEqual(Object.keys(dp.attributes).sort(), [...s.attributes].sort(), `${s.name} attribute keys`);
+    }
+  });
+
+  it('emits the current KEDA names too when switched on, with seconds in `s`', async () => {
+    const { metrics } = await collect(true);
+    assert.deepEqual([...metrics.keys()].sort(), [...seedNames, ...currentNames].sort());
+    assert.equal(metrics.get('keda.scaler.metrics.latency.seconds')!.descriptor.unit, 's');
+    assert.equal(metrics.get('keda.scaler.metrics.latency.seconds')!.dataPoints[0]!.value, 0.0127);
+    assert.equal(metrics.get('keda.internal.scale.loop.latency.seconds')!.dataPoints[0]!.value, 1.52);
+    assert.equal(metrics.get('keda.scaled.object.paused')!.dataPoints[0]!.value, 1);
+    assert.equal(metrics.get('keda.scaledobject.errors')!.dataPoints[0]!.value, 2);
+  });
+
+  it('reports counters as delta sums, totals as cumulative sums and the rest as gauges', async () => {
+    const { metrics } = await collect(false);
+    for (const s of specs.filter((x) => !x.current)) {
+      const m = metrics.get(s.name)!;
+      if (s.kind === 'counter') {
+        assert.equal(m.dataPointType, DataPointType.SUM, s.name);
+        assert.equal(m.aggregationTemporality, AggregationTemporality.DELTA, s.name);
+        assert.equal(m.dataPointType === DataPointType.SUM && m.isMonotonic, true, s.name);
+      } else if (s.kind === 'updowncounter') {
+        assert.equal(m.dataPointType, DataPointType.SUM, s.name);
+        assert.equal(m.aggregationTemporality, AggregationTemporality.CUMULATIVE, s.name);
+        assert.equal(m.dataPointType === DataPointType.SUM && m.isMonotonic, false, s.name);
+      } else {
+        assert.equal(m.dataPointType, DataPointType.GAUGE, s.name);
+      }
+    }
+  });
+
+  it('records KEDA attribute values: trigger name or Go type name as scaler, index as a string, ms truncated', async () => {
+    const { metrics } = await collect(false);
+    assert.deepEqual(metrics.get('keda.scaler.metrics.value')!.dataPoints[0]!.attributes,
+      { namespace: 'shop', scaledObject: 'orders-so', scaler: 'orders-queue', scalerIndex: '0', metric: 's0-redis-orders' });
+    assert.equal(metrics.get('keda.scaler.metrics.latency')!.dataPoints[0]!.value, 12);
+    assert.equal(metrics.get('keda.scaler.active')!.dataPoints[0]!.value, 1);
+    assert.deepEqual(metrics.get('keda.scaler.errors')!.dataPoints[0]!.attributes,
+      { namespace: 'shop', scaledObject: 'orders-so', scaler: 'kubernetesWorkloadScaler', scalerIndex: '1', metric: 's1-workload-shop' });
+    assert.deepEqual(metrics.get('keda.internal.scale.loop.latency')!.dataPoints[0]!.attributes, { namespace: 'shop', type: 'scaledobject', name: 'orders-so' });
+    assert.equal(metrics.get('keda.internal.scale.loop.latency')!.dataPoints[0]!.value, 1520);
+  });
+
+  it('counts a scaler error on the scaler, the grand total and its ScaledObject', async () => {
+    const { metrics } = await collect(false);
+    assert.equal(metrics.get('keda.scaler.errors')!.dataPoints[0]!.value, 1);
+    assert.deepEqual(metrics.get('keda.scaler.errors.total')!.dataPoints.map((d) => [d.attributes, d.value]), [[{}, 1]]);
+    // one via the scaler error, one recorded directly
+    assert.deepEqual(metrics.get('keda.scaled.object.errors')!.dataPoints.map((d) => [d.attributes, d.value]),
+      [[{ namespace: 'shop', scaledObject: 'orders-so' }, 2]]);
+  });
+
+  it('files cluster-scoped resources under namespace `default` and reports the count as is', async () => {
+    const { metrics } = await collect(false);
+    const rows = metrics.get('keda.resource.totals')!.dataPoints.map((d) => [d.attributes['namespace'], d.attributes['type'], d.value]).sort();
+    assert.deepEqual(rows, [['default', 'cluster_trigger_authentication', 1], ['shop', 'scaled_object', 4]]);
+    assert.deepEqual(metrics.get('keda.trigger.totals')!.dataPoints.map((d) => [d.attributes, d.value]), [[{ type: 'redis' }, 3]]);
+  });
+
+  it('reports build info with KEDA keys and Go-style values', async () => {
+    const { metrics } = await collect(false);
+    const dp = metrics.get('keda.build.info')!.dataPoints[0]!;
+    assert.equal(dp.value, 1);
+    assert.equal(dp.attributes['version'], '1.2.3');
+    assert.equal(dp.attributes['git_commit'], 'abc123');
+    assert.equal(dp.attributes['goos'], process.platform);
+    assert.match(String(dp.attributes['goarch']), /^(amd64|arm64|386|arm|ppc64le|s390x|riscv64|loong64|\w+)$/);
+    assert.equal(dp.attributes['runtime'], `node${process.versions.node}`);
+  });
+
+  it('keeps only the last value per series and drops values JSON cannot carry', async () => {
+    const { t, exporter } = telemetry(false);
+    t.recorder.recordScalerValue(so, named, 1);
+    t.recorder.recordScalerValue(so, named, 5);
+    t.recorder.recordScalerValue(so, unnamed, Number.NaN);
+    t.recorder.recordScalerValue(so, unnamed, Number.POSITIVE_INFINITY);
+    await t.flush(5000);
+    const m = exporter.getMetrics()[0]!.scopeMetrics[0]!.metrics.find((x) => x.descriptor.name === 'keda.scaler.metrics.value')!;
+    assert.deepEqual(m.dataPoints.map((d) => d.value), [5]);
+  });
+
+  it('sends one export per pass: the shutdown collection only repeats accepted totals', async () => {
+    const { exports, t } = await collect(false);
+    assert.equal(exports, 1);
+    const again = await t.flush(5000);
+    assert.equal(again.exports, 1);
+    assert.equal(again.ok, true);
+  });
+
+  it('counts accepted points in the flush result', async () => {
+    const { t, exporter } = telemetry(false);
+    recordEverything(t);
+    const r = await t.flush(5000);
+    const total = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.dataPoints.length))).reduce((a, b) => a + b, 0);
+    assert.equal(r.points, total);
+    assert.equal(r.lostPoints, 0);
+    assert.match(formatFlushResult(r), new RegExp(`^metrics flushed: ${total} points accepted, 0 lost, 1 export\\(s\\)`));
+  });
+
+  it('records nothing and flushes ok when OTEL_SDK_DISABLED=true', async () => {
+    process.env['OTEL_SDK_DISABLED'] = 'true';
+    const { t } = telemetry(false);
+    recordEverything(t);
+    assert.equal(t.info.enabled, false);
+    assert.deepEqual(await t.flush(100), { ok: true, points: 0, lostPoints: 0, exports: 0, durationMs: 0, endpoint: '' });
+  });
+});
+
+describe('resource identity', () => {
+  it('is scalepass + the shard id + version by default, with no per-process attributes', () => {
+    delete process.env['OTEL_SERVICE_NAME'];
+    delete process.env['OTEL_RESOURCE_ATTRIBUTES'];
+    const attrs = buildResource(shardInstanceId(0), '0.1.0').attributes;
+    assert.equal(attrs['service.name'], 'scalepass');
+    assert.equal(attrs['service.instance.id'], 'scalepass-shard-0');
+    assert.equal(attrs['service.version'], '0.1.0');
+    assert.equal(attrs['process.pid'], undefined);
+    assert.equal(attrs['host.name'], undefined);
+  });
+
+  it('takes the service name from OTEL_SERVICE_NAME over OTEL_RESOURCE_ATTRIBUTES, and keeps the shard id over an injected one', () => {
+    process.env['OTEL_RESOURCE_ATTRIBUTES'] = 'service.name=from-attrs,service.instance.id=pod-xyz,deployment.environment.name=prod';
+    process.env['OTEL_SERVICE_NAME'] = 'autoscaler';
+    const attrs = buildResource('scalepass-shard-2', '0.1.0').attributes;
+    assert.equal(attrs['service.name'], 'autoscaler');
+    assert.equal(attrs['service.instance.id'], 'scalepass-shard-2');
+    assert.equal(attrs['deployment.environment.name'], 'prod');
+    delete process.env['OTEL_SERVICE_NAME'];
+    assert.equal(buildResource('x', '0').attributes['service.name'], 'from-attrs');
+  });
+
+  it('is what the exporter sees', async () => {
+    const { resource } = await collect(false);
+    assert.equal(resource['service.instance.id'], 'scalepass-shard-3');
+    assert.equal(resource['service.version'], '1.2.3');
+  });
+});
+
+describe('temporality', () => {
+  const cases: [string, Parameters<typeof temporalityFor>[0], InstrumentType, AggregationTemporality][] = [
+    ['delta: counters are delta', 'delta', InstrumentType.COUNTER, AggregationTemporality.DELTA],
+    ['delta: up-down counters stay cumulative', 'delta', InstrumentType.OBSERVABLE_UP_DOWN_COUNTER, AggregationTemporality.CUMULATIVE],
+    ['delta: gauges observe only this pass', 'delta', InstrumentType.OBSERVABLE_GAUGE, AggregationTemporality.DELTA],
+    ['cumulative: counters are cumulative', 'cumulative', InstrumentType.COUNTER, AggregationTemporality.CUMULATIVE],
+    ['cumulative: gauges still observe only this pass', 'cumulative', InstrumentType.OBSERVABLE_GAUGE, AggregationTemporality.DELTA],
+    ['lowmemory: sync counters are delta', 'lowmemory', InstrumentType.COUNTER, AggregationTemporality.DELTA],
+    ['lowmemory: up-down counters stay cumulative', 'lowmemory', InstrumentType.UP_DOWN_COUNTER, AggregationTemporality.CUMULATIVE],
+  ];
+  for (const [name, pref, type, want] of cases) it(name, () => assert.equal(temporalityFor(pref, type), want));
+
+  it('defaults to delta and follows OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', () => {
+    assert.deepEqual(temporalityPreference({}), { preference: 'delta' });
+    assert.deepEqual(temporalityPreference({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'Cumulative' }), { preference: 'cumulative' });
+    const bad = temporalityPreference({ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'weekly' });
+    assert.equal(bad.preference, 'delta');
+    assert.match(bad.warning!, /OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="weekly"/);
+  });
+
+  it('switches the exported counters to cumulative when the environment asks', async () => {
+    process.env['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE'] = 'cumulative';
+    const { metrics, t } = await collect(false);
+    assert.equal(t.info.temporality, 'cumulative');
+    assert.equal(metrics.get('keda.scaler.errors')!.aggregationTemporality, AggregationTemporality.CUMULATIVE);
+  });
+});
+
+describe('endpoint and error text', () => {
+  it('resolves the metrics URL like the OTLP/HTTP exporter', () => {
+    assert.equal(metricsEndpoint({}), 'http://localhost:4318/v1/metrics');
+    assert.equal(metricsEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318' }), 'http://otel:4318/v1/metrics');
+    assert.equal(metricsEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318/', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:1/x' }), 'http://m:1/x');
+  });
+
+  it('never prints URL credentials or query strings', () => {
+    assert.equal(redactUrl('https://user:s3cret@otel.example:4318/v1/metrics?token=abc'), 'https://otel.example:4318/v1/metrics');
+  });
+
+  it('keeps secrets out of attribute values that embed a URL, and bounds their length', () => {
+    assert.equal(nameOnly('s0-metric-api-http://u:pw@host/x'), 's0-metric-api-http://***@host/x');
+    assert.equal(nameOnly('x'.repeat(300)).length, 253);
+  });
+
+  it('describes exporter errors, including a refused dual-stack connect without a message', () => {
+    const refused = Object.assign(new AggregateError([Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' })], ''), { code: 'ECONNREFUSED' });
+    assert.equal(describeExportError(refused), 'connect ECONNREFUSED 127.0.0.1:9');
+    assert.equal(describeExportError(Object.assign(new Error('Bad Request'), { code: 400, data: '{"code":3,\n "message":"bad"}' })), 'Bad Request HTTP 400: {"code":3, "message":"bad"}');
+  });
+});
