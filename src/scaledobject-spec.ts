@@ -6,6 +6,7 @@ import schema from '../schemas/scaledobject.schema.json' with { type: 'json' };
 import type { ScaledObjectSpec } from './scaling/types.ts';
 
 const ajv = new Ajv({ allErrors: false, strict: false });
+ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
 const validate = ajv.compile<ScaledObjectSpec>(schema.properties.spec);
 
 function where(e: ErrorObject): string {

@@ -17,7 +17,8 @@ export class LeaseHeld extends Error {}
 export interface ShardLease {
   /** end of the shard's last completed pass, ms; undefined on the first pass */
   lastPass?: number;
-  release(passStart: number): Promise<void>;
+  /** give the lease back; with passStart, record it as the shard's last completed pass */
+  release(passStart?: number): Promise<void>;
 }
 
 /** Take the shard's lease for the length of a pass. Throws LeaseHeld when another live run holds it. */
@@ -50,10 +51,11 @@ export async function acquire(rest: KubeRest, namespace: string, name: string, h
   const last = Date.parse(lease?.metadata.annotations?.[LAST_PASS] ?? '');
   return {
     lastPass: Number.isFinite(last) ? last : undefined,
-    async release(passStart: number) {
+    async release(passStart?: number) {
+      const annotations = passStart === undefined ? current.metadata.annotations : { ...current.metadata.annotations, [LAST_PASS]: new Date(passStart).toISOString() };
       await rest.put(`${path}/${name}`, {
         ...current,
-        metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, [LAST_PASS]: new Date(passStart).toISOString() } },
+        metadata: { ...current.metadata, annotations },
         spec: { ...current.spec, holderIdentity: undefined, leaseDurationSeconds: durationS, renewTime: micro(Date.now()) },
       });
     },

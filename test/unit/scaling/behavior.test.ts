@@ -58,9 +58,9 @@ describe('scale-up rate limits', () => {
     { name: 'selectPolicy Min picks the smaller change: 6', cur: 3, r: rules({ selectPolicy: 'Min' }), events: [], want: 6 },
     { name: 'a 1 -> 3 scale-up 10 s ago counts against the period: 5 (worked example 6)', cur: 3, r: rules({}), events: ev([-10, 2]), want: 5 },
     { name: 'a scale-up exactly one period ago no longer counts', cur: 3, r: rules({}), events: ev([-15, 2]), want: 7 },
-    { name: 'a scale-down inside the period gives its replicas back to the budget', cur: 3, r: rules({}), events: ev([-5, -2]), want: 9 },
+    { name: 'a scale-down inside the period gives its replicas back to the budget', cur: 3, r: rules({}), events: ev([-5, -2]), want: 10 },
     { name: 'selectPolicy Disabled allows no growth', cur: 3, r: rules({ selectPolicy: 'Disabled' }), events: [], want: 3 },
-    { name: 'Percent rounds up as the HPA does in floating point (10 +10% -> 12)', cur: 10, r: rules({ policies: [{ type: 'Percent', value: 10, periodSeconds: 60 }] }), events: [], want: 12 },
+    { name: 'Percent rounds up in floating point exactly as the HPA does (50 +10% -> 56)', cur: 50, r: rules({ policies: [{ type: 'Percent', value: 10, periodSeconds: 60 }] }), events: [], want: 56 },
   ] as const;
   for (const c of cases) it(c.name, () => assert.equal(scaleUpLimit(c.cur, [...c.events], c.r, at(0)).replicas, c.want));
 });

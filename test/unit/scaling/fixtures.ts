@@ -10,6 +10,7 @@ import type {
   TargetState,
   TriggerMeasurement,
 } from '../../../src/scaling/types.ts';
+import assert from 'node:assert/strict';
 import { decide } from '../../../src/scaling/decide.ts';
 
 /** all times in the tables are seconds after this instant */
@@ -167,4 +168,39 @@ export function passes(first: Case, steps: Array<Partial<Case> & { now: number }
     replicas = d.replicas;
   }
   return results;
+}
+
+export interface Want {
+  replicas?: number;
+  reason?: RegExp;
+  /** the exact list of event reasons, in order */
+  events?: string[];
+  /** 'Status/Reason', e.g. 'False/ScalerCooldown' */
+  ready?: string;
+  active?: string;
+  fallback?: string;
+  paused?: string;
+}
+
+function conditionText(d: Decision, type: string): string | undefined {
+  const c = condition(d, type);
+  return c && `${c.status}/${c.reason ?? ''}`;
+}
+
+export function check(d: Decision, want: Want): void {
+  const got: Record<string, unknown> = {};
+  const expected: Record<string, unknown> = {};
+  const compare = (key: string, actual: unknown, wanted: unknown) => {
+    if (wanted === undefined) return;
+    got[key] = actual;
+    expected[key] = wanted;
+  };
+  compare('replicas', d.replicas, want.replicas);
+  compare('events', eventReasons(d), want.events);
+  compare('ready', conditionText(d, 'Ready'), want.ready);
+  compare('active', conditionText(d, 'Active'), want.active);
+  compare('fallback', conditionText(d, 'Fallback'), want.fallback);
+  compare('paused', conditionText(d, 'Paused'), want.paused);
+  assert.deepEqual(got, expected, `reason was: ${d.reason}`);
+  if (want.reason) assert.match(d.reason, want.reason);
 }

@@ -29,7 +29,7 @@ describe('recording recommendations', () => {
     assert.deepEqual(recordRecommendation(h([-100, 6]), 3, at(0), 300), h([-100, 6], [0, 3]));
   });
   it('drops steps that ended before the longest window and keeps the one in force', () => {
-    assert.deepEqual(recordRecommendation(h([-900, 2], [-700, 9], [-200, 4]), 5, at(0), 300), h([-200, 4], [0, 5]));
+    assert.deepEqual(recordRecommendation(h([-900, 2], [-700, 9], [-350, 4]), 5, at(0), 300), h([-350, 4], [0, 5]));
   });
   it('keeps the stored time text of entries it keeps', () => {
     const history = [{ time: '2025-03-01T09:58:20.000Z', replicas: 6 }];
