@@ -102,6 +102,9 @@ function message(e: unknown): string {
 
 export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: PassOptions, now: () => number = Date.now): Promise<PassReport> {
   const start = now();
+  // requests are reported per pass, without what the run did before (lease, Job lookup)
+  const before = { ...rest.counts };
+  const deniedBefore = rest.denied.length;
   const deadline = AbortSignal.timeout(o.passDeadlineMs);
   const targets = new TargetResolver(rest);
   const auth = new AuthCache(rest);
@@ -291,7 +294,8 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
 
   try {
     const objects = await pool(owned, Math.max(1, o.concurrency), evaluate);
-    return { start, durationMs: now() - start, objects, requests: { ...rest.counts }, denied: [...rest.denied] };
+    const requests = Object.fromEntries(Object.entries(rest.counts).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
+    return { start, durationMs: now() - start, objects, requests, denied: rest.denied.slice(deniedBefore) };
   } finally {
     await Promise.allSettled(scalers.map((s) => s.close()));
   }

@@ -174,8 +174,9 @@ function scalingPass(ctx: PassContext): Decision {
   const cur = target.specReplicas;
 
   const fallback = applyFallback(input.measurements, input.spec.fallback, previous.health, cur, target.readyReplicas);
-  for (const reading of fallback.readings) {
-    if (reading.error !== undefined) ctx.events.push(scalerFailed(`${reading.metricName}: ${reading.error}`));
+  // every failed read is reported, also the ones a fallback value stands in for (as KEDA does)
+  for (const m of [...input.measurements].sort((a, b) => a.index - b.index)) {
+    if (m.error !== undefined) ctx.events.push(scalerFailed(`${m.metricName}: ${m.error}`));
   }
   ctx.conditions = setCondition(ctx.conditions, fallback.fallbackActive ? FALLBACK_TRUE : FALLBACK_FALSE);
   const fallbackWas = isTrue(previous.conditions, 'Fallback');

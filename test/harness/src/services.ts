@@ -48,5 +48,26 @@ export async function ensureServices(log: (s: string) => void): Promise<Record<s
     }
     out[s.name] = s.url;
   }));
+  out['rabbitmq-management'] = await ensureRabbitMqManagement(log);
   return out;
+}
+
+export const RABBITMQ_MANAGEMENT_URL = 'http://127.0.0.1:15672';
+
+/**
+ * RabbitMQ ships its HTTP management API as a plugin, disabled by default; the rabbitmq scaler needs it
+ * for the HTTP protocol and for rates. Enabling it on a running node takes effect without a restart.
+ */
+export async function ensureRabbitMqManagement(log: (s: string) => void): Promise<string> {
+  const api: Service = { name: 'rabbitmq-management', host: '127.0.0.1', port: 15672, url: RABBITMQ_MANAGEMENT_URL,
+    start: 'rabbitmq-plugins enable rabbitmq_management' };
+  if (await tcpOpen(api.host, api.port)) return api.url;
+  log(`harness: the RabbitMQ management API is not listening on ${api.host}:${api.port}; enabling it: ${api.start}`);
+  try {
+    execSync(api.start, { stdio: 'ignore', shell: '/bin/bash', timeout: 120_000 });
+  } catch (e) {
+    throw new Error(`harness: could not enable the RabbitMQ management plugin: ${(e as Error).message}`);
+  }
+  if (!(await waitOpen(api, 60_000))) throw new Error(`harness: RabbitMQ management API still not listening on ${api.host}:${api.port} after enabling it`);
+  return api.url;
 }

@@ -1,0 +1,186 @@
+// One pass at a time, as the CronJob runs them: each pass a new `node dist/run.js` process,
+// authenticated as the shipped ServiceAccount, against the real apiserver.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { harness, type Harness } from '../helpers/harness.ts';
+import { asScalepass } from '../helpers/install.ts';
+import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
+import { create, deployment, statefulSet, scaledObject, specReplicas, pass, getSO, condition, events } from '../helpers/fixtures.ts';
+
+const metricsTrigger = (url: string, extra: Record<string, string> = {}) => ({
+  type: 'metrics-api', metadata: { url, valueLocation: 'queue.depth', targetValue: '2', ...extra },
+});
+
+function cronWindow(fromMin: number, toMin: number): { start: string; end: string } {
+  const at = (m: number) => { const d = new Date(Date.now() + m * 60_000); return `${d.getUTCMinutes()} ${d.getUTCHours()} * * *`; };
+  return { start: at(fromMin), end: at(toMin) };
+}
+
+describe('scale pass', () => {
+  let h: Harness;
+  let kubeconfig: string;
+  let src: MetricsServer;
+  before(async () => {
+    h = await harness();
+    kubeconfig = await asScalepass(h);
+    src = await startMetricsServer(0);
+  });
+  after(async () => { await src.close(); });
+
+  it('scales a Deployment 0 -> 1 -> 4 -> 0 on a metrics-api trigger over consecutive passes, as the shipped ServiceAccount', async () => {
+    const ns = await h.namespace('e2e-mapi');
+    await create(h, ns, deployment('worker', 0));
+    await create(h, ns, scaledObject('worker', { scaleTargetRef: { name: 'worker' }, pollingInterval: 1, cooldownPeriod: 2, maxReplicaCount: 10, triggers: [metricsTrigger(src.url)] }));
+    const dep = `/apis/apps/v1/namespaces/${ns}/deployments/worker`;
+    src.set(7);
+    const p1 = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p1.code, 0, p1.stderr);
+    assert.deepEqual(p1.report.denied, [], 'RBAC denials');
+    assert.equal(await specReplicas(h, dep), 1, 'activation goes to max(min,1) first, as KEDA does');
+    assert.equal(p1.report.objects[0]!.triggers[0]!.value, 7);
+    assert.ok((await events(h, ns, 'worker')).some((e) => e.reason === 'KEDAScaleTargetActivated'));
+
+    const p2 = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 4, `ceil(7/2) = 4; reason: ${p2.report.objects[0]!.reason}`);
+    assert.equal(condition(await getSO(h, ns, 'worker'), 'Active')?.status, 'True');
+
+    src.set(0);
+    const p3 = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 4, `inactive but still cooling down: ${p3.report.objects[0]!.reason}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    const p4 = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 0, `cooldown over: ${p4.report.objects[0]!.reason}`);
+    assert.ok((await events(h, ns, 'worker')).some((e) => e.reason === 'KEDAScaleTargetDeactivated'));
+    for (const p of [p1, p2, p3, p4]) assert.deepEqual(p.report.denied, []);
+  });
+
+  it('scales a Deployment 0 -> 3 -> 0 on a cron trigger window', async () => {
+    const ns = await h.namespace('e2e-cron');
+    await create(h, ns, deployment('batch', 0));
+    const inside = cronWindow(-1, 3);
+    await create(h, ns, scaledObject('batch', { scaleTargetRef: { name: 'batch' }, pollingInterval: 1, cooldownPeriod: 0,
+      triggers: [{ type: 'cron', metadata: { timezone: 'UTC', start: inside.start, end: inside.end, desiredReplicas: '3' } }] }));
+    const dep = `/apis/apps/v1/namespaces/${ns}/deployments/batch`;
+    await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 1);
+    await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 3);
+    // move the window away: the trigger turns inactive and, after the (zero) cooldown, the Deployment goes to 0
+    const away = cronWindow(120, 180);
+    await h.admin.mergePatch(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects/batch`, { spec: { triggers: [{ type: 'cron', metadata: { timezone: 'UTC', start: away.start, end: away.end, desiredReplicas: '3' } }] } });
+    let replicas = 3;
+    for (let i = 0; i < 3 && replicas !== 0; i++) {
+      await pass(h, { kubeconfig, namespaces: [ns] });
+      replicas = await specReplicas(h, dep);
+    }
+    assert.equal(replicas, 0);
+  });
+
+  it('scales a StatefulSet and a custom resource with a scale subresource', async () => {
+    const ns = await h.namespace('e2e-kinds');
+    const group = `${ns}.e2e.scalepass.dev`;
+    await h.admin.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `consumers.${group}` },
+      spec: { group, scope: 'Namespaced', names: { plural: 'consumers', singular: 'consumer', kind: 'Consumer' },
+        versions: [{ name: 'v1', served: true, storage: true,
+          subresources: { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' }, status: {} },
+          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { replicas: { type: 'integer' } } },
+            status: { type: 'object', properties: { replicas: { type: 'integer' }, selector: { type: 'string' } } } } } } }] },
+    });
+    // the shipped ClusterRole grants */scale on every group, so no extra RBAC is needed for a new CRD
+    for (let i = 0; i < 50; i++) {
+      try {
+        await h.admin.create(`/apis/${group}/v1/namespaces/${ns}/consumers`, { apiVersion: `${group}/v1`, kind: 'Consumer', metadata: { name: 'c' }, spec: { replicas: 0 } });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    await create(h, ns, statefulSet('store', 0));
+    src.set(5);
+    await create(h, ns, scaledObject('store', { scaleTargetRef: { kind: 'StatefulSet', name: 'store' }, pollingInterval: 1, triggers: [metricsTrigger(src.url)] }));
+    await create(h, ns, scaledObject('consumer', { scaleTargetRef: { apiVersion: `${group}/v1`, kind: 'Consumer', name: 'c' }, pollingInterval: 1, triggers: [metricsTrigger(src.url)] }));
+    const p1 = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p1.code, 0, p1.stderr);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/statefulsets/store`), 1);
+    assert.equal(await specReplicas(h, `/apis/${group}/v1/namespaces/${ns}/consumers/c`), 1);
+    // the CR has no controller: its status.replicas is what the HPA's AverageValue formula divides by
+    await h.admin.mergePatch(`/apis/${group}/v1/namespaces/${ns}/consumers/c/status`, { status: { replicas: 1, selector: 'app=c' } });
+    await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, `/apis/${group}/v1/namespaces/${ns}/consumers/c`), 3, 'ceil(5/2) = 3');
+    assert.equal((await getSO(h, ns, 'consumer')).status?.scaleTargetKind, `${group}/v1.Consumer`);
+    assert.deepEqual(p1.report.denied, []);
+  });
+
+  it('makes no write requests for its objects when a pass finds nothing changed', async () => {
+    const ns = await h.namespace('e2e-quiet');
+    src.set(7);
+    for (const n of ['a', 'b', 'c']) {
+      await create(h, ns, deployment(n, 0));
+      await create(h, ns, scaledObject(n, { scaleTargetRef: { name: n }, pollingInterval: 1, triggers: [metricsTrigger(src.url)] }));
+    }
+    await pass(h, { kubeconfig, namespaces: [ns] });
+    await pass(h, { kubeconfig, namespaces: [ns] });
+    const quiet = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(quiet.report.objects.filter((o) => o.outcome === 'evaluated').length, 3);
+    const writes = (quiet.report.requests.patch ?? 0) + (quiet.report.requests.update ?? 0) + (quiet.report.requests.create ?? 0);
+    assert.equal(writes, 0, `write requests in a quiet pass: ${JSON.stringify(quiet.report.requests)}`);
+  });
+
+  it('honours pollingInterval across runs: an object polled every 300 s is skipped by the next pass', async () => {
+    const ns = await h.namespace('e2e-poll');
+    await create(h, ns, deployment('slow', 0));
+    await create(h, ns, scaledObject('slow', { scaleTargetRef: { name: 'slow' }, pollingInterval: 300, triggers: [metricsTrigger(src.url)] }));
+    // a scope of its own (a new lease): the first pass evaluates everything
+    const first = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(first.report.objects[0]!.outcome, 'evaluated');
+    const second = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(second.report.objects[0]!.outcome, 'skipped');
+    assert.match(second.report.objects[0]!.detail ?? '', /next pollingInterval tick/);
+  });
+
+  it('keeps scaling the healthy objects when others are broken, and says what is wrong with each', async () => {
+    const ns = await h.namespace('e2e-broken');
+    src.set(7);
+    await create(h, ns, deployment('good', 0));
+    await create(h, ns, scaledObject('good', { scaleTargetRef: { name: 'good' }, pollingInterval: 1, triggers: [metricsTrigger(src.url)] }));
+    await create(h, ns, scaledObject('no-target', { scaleTargetRef: { name: 'missing' }, pollingInterval: 1, triggers: [metricsTrigger(src.url)] }));
+    await create(h, ns, deployment('bad-meta', 2));
+    await create(h, ns, scaledObject('bad-meta', { scaleTargetRef: { name: 'bad-meta' }, pollingInterval: 1, triggers: [{ type: 'metrics-api', metadata: { valueLocation: 'x' } }] }));
+    await create(h, ns, deployment('bad-type', 2));
+    await create(h, ns, scaledObject('bad-type', { scaleTargetRef: { name: 'bad-type' }, pollingInterval: 1, triggers: [{ type: 'no-such-scaler', metadata: {} }] }));
+    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p.code, 1, 'some objects failed');
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/good`), 1);
+    // an error never scales down
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/bad-meta`), 2);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/bad-type`), 2);
+    const noTarget = condition(await getSO(h, ns, 'no-target'), 'Ready');
+    assert.equal(noTarget?.status, 'False');
+    assert.match(noTarget?.message ?? '', /doesn't exist/);
+    const badMeta = p.report.objects.find((o) => o.name === 'bad-meta')!;
+    assert.match(badMeta.triggers[0]!.error ?? '', /"url"/);
+    const badType = p.report.objects.find((o) => o.name === 'bad-type')!;
+    assert.match(badType.triggers[0]!.error ?? '', /unsupported trigger type "no-such-scaler"/);
+    assert.equal(condition(await getSO(h, ns, 'bad-type'), 'Ready')?.status, 'False');
+    assert.ok((await events(h, ns, 'no-target')).some((e) => e.type === 'Warning'));
+    assert.ok((await events(h, ns, 'bad-meta')).some((e) => e.reason === 'KEDAScalerFailed'));
+    assert.match(p.stderr, /"failedObjects"/);
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const ns = await h.namespace('e2e-dry');
+    src.set(9);
+    await create(h, ns, deployment('w', 0));
+    await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1, triggers: [metricsTrigger(src.url)] }));
+    const before = await getSO(h, ns, 'w');
+    const p = await pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--dry-run'] });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(p.report.objects[0]!.desired, 1);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/w`), 0);
+    assert.equal((await getSO(h, ns, 'w')).metadata.resourceVersion, before.metadata.resourceVersion);
+    assert.equal((await events(h, ns, 'w')).length, 0);
+    const writes = (p.report.requests.patch ?? 0) + (p.report.requests.update ?? 0) + (p.report.requests.create ?? 0);
+    assert.equal(writes, 0);
+  });
+});
