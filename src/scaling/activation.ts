@@ -127,7 +127,7 @@ function whenInactive(input: KedaStepInput): KedaStep {
   const { currentReplicas: cur, spec, activity, fallback, target, now } = input;
   const idle = spec.idleReplicaCount;
   const min = spec.minReplicaCount;
-  if (activity.isError && fallback !== undefined) {
+  if (activity.isError && fallback !== undefined && fallback.replicas !== 0) {
     // scaling to 0 would switch off the replica formula that serves the fallback
     return { active: ACTIVE_FALSE, reason: 'not active and a trigger failed: waiting for fallback, no scale-in' };
   }

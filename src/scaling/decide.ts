@@ -256,8 +256,9 @@ function scalingPass(ctx: PassContext): Decision {
   // the formula's history ends when the target goes to rest (see stabilization.ts)
   if (atRest(replicas, spec)) recommendations = undefined;
 
-  const fallbackNames = fallback.readings.filter((r) => r.fallback).map((r) => r.metricName);
-  if (fallbackNames.length > 0) reasons.push(`fallback stands in for ${fallbackNames.join(', ')}`);
+  for (const r of fallback.readings) {
+    if (r.fallback) reasons.push(`fallback stands in for ${r.metricName}: ${r.fallbackWhy ?? ''}`);
+  }
 
   const names = metricNamesFromMeasurements(input.measurements);
   return finish(ctx, {

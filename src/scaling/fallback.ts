@@ -4,7 +4,6 @@
 
 import type { HealthStatus, MetricType, ScaledObjectSpec, TriggerMeasurement } from './types.ts';
 import { toMilli } from './replica-calculator.ts';
-import { formatNumber } from './time.ts';
 
 type FallbackSpec = NonNullable<ScaledObjectSpec['fallback']>;
 
@@ -27,6 +26,8 @@ export interface TriggerReading {
   error?: string;
   /** the value is fallback's, standing in for a failed read */
   fallback: boolean;
+  /** how the fallback count was chosen, e.g. 'max(current 9, fallback 6)' */
+  fallbackWhy?: string;
 }
 
 export type FallbackValue = { valueMilli: number; replicas: number; why: string } | { error: string };
@@ -123,17 +124,11 @@ export function applyFallback(
         valueMilli: synthetic.valueMilli,
         active: true,
         fallback: true,
+        fallbackWhy: synthetic.why,
       };
     });
   const fallbackActive =
     configured &&
     Object.values(health).some((h) => h.status === 'Failing' && (h.numberOfFailures ?? 0) > fallback.failureThreshold);
   return { readings, health: configured ? health : undefined, fallbackActive };
-}
-
-export function fallbackNote(readings: readonly TriggerReading[], fallback: ScaledObjectSpec['fallback']): string | undefined {
-  const names = readings.filter((r) => r.fallback).map((r) => r.metricName);
-  if (names.length === 0 || !fallback) return undefined;
-  const first = readings.find((r) => r.fallback);
-  return `fallback for ${names.join(', ')} (value ${formatNumber(first?.value ?? 0)}, behavior ${fallback.behavior ?? 'static'})`;
 }

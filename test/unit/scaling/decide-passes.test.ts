@@ -50,6 +50,7 @@ describe('consecutive passes, each fed the status of the one before', () => {
       'ScalerCooldown',
       'ScalerNotActive',
     ]);
+    assert.equal(r[3]?.status.recommendations, undefined, 'the formula history ends at rest');
   });
 
   it('writes lastActiveTime when activity ends, not on every active pass', () => {

@@ -1,0 +1,156 @@
+// KEDA's instruments, through the real OpenTelemetry Collector: names, attribute keys, values, and
+// counters that add up across consecutive short-lived runs (delta per run; the collector's
+// deltatocumulative processor keeps the running total Prometheus shows).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import { harness, type Harness } from '../helpers/harness.ts';
+import { asScalepass } from '../helpers/install.ts';
+import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
+import { create, deployment, scaledObject, specReplicas, pass } from '../helpers/fixtures.ts';
+import { runScalepass } from '../helpers/run.ts';
+import type { MetricPoint } from '../helpers/otlp-file.ts';
+
+const SEED_NAMES = [
+  'keda.build.info', 'keda.scaler.active', 'keda.scaler.metrics.value', 'keda.scaler.metrics.latency',
+  'keda.scaler.errors', 'keda.scaler.errors.total', 'keda.scaled.object.errors', 'keda.resource.totals',
+  'keda.trigger.totals', 'keda.internal.scale.loop.latency',
+];
+const SCALER_KEYS = ['metric', 'namespace', 'scaledObject', 'scaler', 'scalerIndex'];
+
+async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('telemetry through the real collector', () => {
+  let h: Harness;
+  let kubeconfig: string;
+  let src: MetricsServer;
+  before(async () => {
+    h = await harness();
+    kubeconfig = await asScalepass(h);
+    src = await startMetricsServer(7);
+  });
+  after(async () => { await src.close(); });
+
+  it('emits all ten seed instruments with KEDA attribute keys, and counters add up over three runs', async () => {
+    const ns = await h.namespace('e2e-otel');
+    const run = crypto.randomUUID();
+    const dead = `http://127.0.0.1:${await closedPort()}/stats`;
+    await create(h, ns, deployment('good', 0));
+    await create(h, ns, scaledObject('good', { scaleTargetRef: { name: 'good' }, pollingInterval: 1,
+      triggers: [{ type: 'metrics-api', name: 'queue', metadata: { url: src.url, valueLocation: 'queue.depth', targetValue: '2' } }] }));
+    await create(h, ns, deployment('bad', 2));
+    await create(h, ns, scaledObject('bad', { scaleTargetRef: { name: 'bad' }, pollingInterval: 1,
+      triggers: [{ type: 'metrics-api', name: 'broken-api', metadata: { url: dead, valueLocation: 'queue.depth', targetValue: '2' } }] }));
+    const env = { OTEL_RESOURCE_ATTRIBUTES: `scalepass.test.run=${run}` };
+    for (let i = 0; i < 3; i++) {
+      const p = await pass(h, { kubeconfig, namespaces: [ns], env });
+      assert.equal(p.code, 1, 'the broken object makes the run report a failure');
+      assert.match(p.stderr, /metrics flushed/);
+    }
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/bad`), 2, 'errors never scale down');
+
+    const mine = (p: MetricPoint) => p.resource['scalepass.test.run'] === run;
+    const pts = await h.waitForMetrics((ps) => SEED_NAMES.every((n) => ps.some((p) => p.name === n))
+      && ps.filter((p) => p.name === 'keda.scaler.errors').length >= 3, 15_000, mine);
+    for (const n of SEED_NAMES) assert.ok(pts.some((p) => p.name === n), `${n} missing`);
+    assert.equal(pts[0]!.resource['service.name'], 'scalepass');
+    assert.equal(pts[0]!.resource['service.instance.id'], 'scalepass-shard-0', 'one identity per shard, not per run');
+
+    const value = pts.filter((p) => p.name === 'keda.scaler.metrics.value' && p.attrs.scaledObject === 'good');
+    assert.equal(value.length, 3);
+    for (const v of value) {
+      assert.deepEqual(Object.keys(v.attrs).sort(), SCALER_KEYS);
+      assert.equal(v.value, 7);
+      assert.equal(v.attrs.scaler, 'queue');
+      assert.equal(v.attrs.metric, 's0-metric-api-queue-depth');
+      assert.equal(v.attrs.namespace, ns);
+      assert.equal(Number(v.attrs.scalerIndex), 0);
+    }
+    assert.ok(pts.filter((p) => p.name === 'keda.scaler.active' && p.attrs.scaledObject === 'good').every((p) => p.value === 1));
+    assert.ok(pts.filter((p) => p.name === 'keda.scaler.metrics.latency' && p.attrs.scaledObject === 'good').every((p) => p.value >= 0 && p.value < 5000));
+
+    const errors = pts.filter((p) => p.name === 'keda.scaler.errors' && p.attrs.scaledObject === 'bad');
+    assert.equal(errors.length, 3, 'one point per run');
+    for (const e of errors) {
+      assert.deepEqual(Object.keys(e.attrs).sort(), SCALER_KEYS);
+      assert.equal(e.attrs.scaler, 'broken-api');
+      assert.equal(e.temporality, 1, 'delta: each run reports its own errors');
+      assert.equal(e.value, 1);
+    }
+    const soErrors = pts.filter((p) => p.name === 'keda.scaled.object.errors' && p.attrs.scaledObject === 'bad');
+    assert.deepEqual(Object.keys(soErrors[0]!.attrs).sort(), ['namespace', 'scaledObject']);
+    assert.ok(pts.some((p) => p.name === 'keda.scaler.errors.total' && !('scaler' in p.attrs)));
+    const loop = pts.filter((p) => p.name === 'keda.internal.scale.loop.latency' && p.attrs.name === 'good');
+    assert.deepEqual(Object.keys(loop[0]!.attrs).sort(), ['name', 'namespace', 'type']);
+    assert.equal(loop[0]!.attrs.type, 'scaledobject');
+    const totals = pts.filter((p) => p.name === 'keda.resource.totals' && p.attrs.namespace === ns);
+    assert.ok(totals.every((p) => p.value === 2 && p.attrs.type === 'scaled_object'));
+    assert.ok(pts.filter((p) => p.name === 'keda.trigger.totals').every((p) => p.attrs.type === 'metrics-api' && p.value === 2));
+    const build = pts.find((p) => p.name === 'keda.build.info')!;
+    assert.equal(build.value, 1);
+    for (const k of ['version', 'git_commit']) assert.ok(k in build.attrs, `build info lacks ${k}`);
+
+    // Prometheus, behind deltatocumulative, shows the running total of the three runs
+    let total: { value: [number, string] }[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 20_000) {
+      total = await h.promQuery(`keda_scaler_errors_total{scaledObject="bad",scaler="broken-api",scalepass_test_run="${run}"}`);
+      if (total.length && Number(total[0]!.value[1]) === 3) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(Number(total[0]?.value[1]), 3, `Prometheus total after three runs: ${JSON.stringify(total)}`);
+    const gauge = await h.promQuery(`keda_scaler_metrics_value{scaledObject="good",scalepass_test_run="${run}"}`);
+    assert.equal(Number(gauge[0]?.value[1]), 7);
+  });
+
+  it('also emits the names current KEDA dashboards use when emitCurrentKedaNames is on', async () => {
+    const ns = await h.namespace('e2e-otel-new');
+    const run = crypto.randomUUID();
+    await create(h, ns, deployment('w', 0));
+    await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1,
+      triggers: [{ type: 'metrics-api', metadata: { url: src.url, valueLocation: 'queue.depth', targetValue: '2' } }] }));
+    const p = await pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--emit-current-keda-names'], env: { OTEL_RESOURCE_ATTRIBUTES: `scalepass.test.run=${run}` } });
+    assert.equal(p.code, 0, p.stderr);
+    const want = ['keda.scaler.metrics.latency.seconds', 'keda.internal.scale.loop.latency.seconds', 'keda.resource.registered.count', 'keda.trigger.registered.count', 'keda.scaled.object.paused'];
+    const pts = await h.waitForMetrics((ps) => want.every((n) => ps.some((x) => x.name === n)), 15_000, (x) => x.resource['scalepass.test.run'] === run);
+    const secs = pts.find((x) => x.name === 'keda.scaler.metrics.latency.seconds')!;
+    assert.equal(secs.unit, 's');
+  });
+
+  it('still scales, logs the loss and exits within the flush timeout + 1 s when the collector is down or never answers', async () => {
+    const blackhole = net.createServer(() => { /* accept and never answer */ });
+    await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', () => r()));
+    try {
+      const endpoints = { down: `http://127.0.0.1:${await closedPort()}`, silent: `http://127.0.0.1:${(blackhole.address() as net.AddressInfo).port}` };
+      for (const [kind, endpoint] of Object.entries(endpoints)) {
+        const ns = await h.namespace(`e2e-nocol-${kind}`);
+        await create(h, ns, deployment('w', 0));
+        await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1,
+          triggers: [{ type: 'metrics-api', metadata: { url: src.url, valueLocation: 'queue.depth', targetValue: '2' } }] }));
+        const flushTimeoutMs = 2000;
+        const r = await runScalepass(['--namespaces', ns, '--lease-namespace', 'scalepass-system', '--flush-timeout-ms', String(flushTimeoutMs)], {
+          KUBECONFIG: kubeconfig, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        });
+        const exited = Date.now();
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/w`), 1, `${kind}: the scaling does not depend on the collector`);
+        const done = r.logs.find((l) => l.msg === 'pass complete');
+        assert.ok(done, 'pass complete logged');
+        const afterPass = exited - Date.parse(String(done.time));
+        assert.ok(afterPass <= flushTimeoutMs + 1000, `${kind}: exited ${afterPass} ms after the pass, flush timeout ${flushTimeoutMs} ms`);
+        const lost = r.logs.find((l) => String(l.msg).startsWith('metrics NOT flushed'));
+        assert.ok(lost, `${kind}: the loss is logged; logs: ${r.stderr.slice(-1500)}`);
+        assert.equal(lost.level, 'warn');
+      }
+    } finally {
+      blackhole.close();
+    }
+  });
+});
