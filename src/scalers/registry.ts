@@ -1,14 +1,20 @@
 // Trigger type -> scaler factory. One line per scaler.
 
 import { createCronScaler } from './cron.ts';
+import { createEtcdScaler } from './etcd.ts';
+import { createExternalScaler } from './external.ts';
 import { createKubernetesWorkloadScaler } from './kubernetes-workload.ts';
 import { createMetricsApiScaler } from './metrics-api.ts';
+import { createRabbitMqScaler } from './rabbitmq.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 
 const factories = new Map<string, ScalerFactory>([
   ['cron', createCronScaler],
+  ['etcd', createEtcdScaler],
+  ['external', createExternalScaler],
   ['kubernetes-workload', createKubernetesWorkloadScaler],
   ['metrics-api', createMetricsApiScaler],
+  ['rabbitmq', createRabbitMqScaler],
 ]);
 
 /** Trigger types with a scaler, sorted. */

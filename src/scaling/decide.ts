@@ -5,13 +5,7 @@
 // spec checks -> fallback and activity -> KEDA's own move (activation, cooldown deactivation, repair)
 // -> otherwise, while the target has replicas above its resting size, the replica formula.
 
-import type {
-  Condition,
-  DecideInput,
-  Decision,
-  DecisionEvent,
-  ScaledObjectStatus,
-} from './types.ts';
+import type { Condition, DecideInput, Decision, DecisionEvent, ScaledObjectStatus } from './types.ts';
 import type { AnnotationState, FullPause } from './annotations.ts';
 import { PAUSED_ANNOTATION, PAUSED_REPLICAS_ANNOTATION, readAnnotations } from './annotations.ts';
 import type { ResolvedSpec } from './defaults.ts';
@@ -41,6 +35,7 @@ import {
   scalerFailed,
   successfulRescale,
 } from './events.ts';
+import type { TriggerReading } from './fallback.ts';
 import { applyFallback, fallbackIsValid } from './fallback.ts';
 import { kedaStep, objectActivity } from './activation.ts';
 import { effectiveBehavior, pruneScaleEvents } from './behavior.ts';
@@ -174,28 +169,10 @@ function scalingPass(ctx: PassContext): Decision {
   const cur = target.specReplicas;
 
   const fallback = applyFallback(input.measurements, input.spec.fallback, previous.health, cur, target.readyReplicas);
-  // every failed read is reported, also the ones a fallback value stands in for (as KEDA does)
-  for (const m of [...input.measurements].sort((a, b) => a.index - b.index)) {
-    if (m.error !== undefined) ctx.events.push(scalerFailed(`${m.metricName}: ${m.error}`));
-  }
-  ctx.conditions = setCondition(ctx.conditions, fallback.fallbackActive ? FALLBACK_TRUE : FALLBACK_FALSE);
-  const fallbackWas = isTrue(previous.conditions, 'Fallback');
-  if (fallback.fallbackActive && !fallbackWas) ctx.events.push(FALLBACK_ACTIVATED);
-  if (!fallback.fallbackActive && fallbackWas) ctx.events.push(FALLBACK_DEACTIVATED);
-
+  reportFailuresAndFallback(ctx, fallback.fallbackActive);
   const activity = objectActivity(fallback.readings, annotations.forceActivation);
   const activeNow = activity.active || activity.forced;
-
-  // KEDA refreshes lastActiveTime on every active poll: here that would be a status write every pass
-  // for every busy object. Cooldown only reads it once the object is inactive, so it is written when
-  // activity ends instead. The previous pass saw the object active, and that pass was at least a
-  // second ago; cooldown therefore counts from at most one pass later than in KEDA.
-  let lastActiveMs = parseTime(previous.lastActiveTime);
-  let lastActiveTime = previous.lastActiveTime;
-  if (!activeNow && isTrue(previous.conditions, 'Active')) {
-    lastActiveMs = now - 1000;
-    lastActiveTime = formatTime(lastActiveMs);
-  }
+  const lastActive = lastActivity(previous, activeNow, now);
 
   const step = kedaStep({
     currentReplicas: cur,
@@ -204,12 +181,11 @@ function scalingPass(ctx: PassContext): Decision {
     activity,
     pausedScaleIn: annotations.pausedScaleIn,
     pausedScaleOut: annotations.pausedScaleOut,
-    lastActiveMs,
+    lastActiveMs: lastActive.ms,
     creationMs: parseTime(input.creationTimestamp),
     target,
     now,
   });
-  if (step.lastActiveMs !== undefined) lastActiveTime = formatTime(step.lastActiveMs);
   ctx.conditions = setCondition(ctx.conditions, step.ready ?? READY_OK);
   ctx.conditions = setCondition(ctx.conditions, step.active);
   if (step.event) ctx.events.push(step.event);
@@ -233,13 +209,7 @@ function scalingPass(ctx: PassContext): Decision {
       readyReplicas: target.readyReplicas,
       minReplicas: spec.hpaMinReplicas,
       maxReplicas: spec.maxReplicaCount,
-      metrics: fallback.readings.map((r) => ({
-        metricName: r.metricName,
-        metricType: r.metricType,
-        target: r.target,
-        ...(r.valueMilli !== undefined ? { valueMilli: r.valueMilli } : {}),
-        ...(r.error !== undefined ? { error: r.error } : {}),
-      })),
+      metrics: fallback.readings,
       behavior,
       recommendations: previous.recommendations,
       scaleEvents: previous.scaleEvents,
@@ -251,11 +221,10 @@ function scalingPass(ctx: PassContext): Decision {
     reasons.push(hpa.reason, step.reason);
     if (hpa.rescaleReason) ctx.events.push(successfulRescale(replicas, hpa.rescaleReason));
   } else {
-    reasons.push(step.reason || `active, staying at ${cur}`);
+    reasons.push(step.reason);
   }
   // the formula's history ends when the target goes to rest (see stabilization.ts)
   if (atRest(replicas, spec)) recommendations = undefined;
-
   for (const r of fallback.readings) {
     if (r.fallback) reasons.push(`fallback stands in for ${r.metricName}: ${r.fallbackWhy ?? ''}`);
   }
@@ -268,7 +237,7 @@ function scalingPass(ctx: PassContext): Decision {
     status: {
       externalMetricNames: names.externalMetricNames,
       resourceMetricNames: names.resourceMetricNames,
-      lastActiveTime,
+      lastActiveTime: step.lastActiveMs !== undefined ? formatTime(step.lastActiveMs) : lastActive.time,
       health: fallback.health,
       triggersActivity: triggersActivity(fallback.readings),
       pausedReplicaCount: undefined,
@@ -281,9 +250,33 @@ function scalingPass(ctx: PassContext): Decision {
   });
 }
 
-function triggersActivity(
-  readings: ReturnType<typeof applyFallback>['readings'],
-): Record<string, { isActive: boolean }> {
+/** Every failed read is reported, also one a fallback value stands in for (as KEDA does). */
+function reportFailuresAndFallback(ctx: PassContext, fallbackActive: boolean): void {
+  for (const m of [...ctx.input.measurements].sort((a, b) => a.index - b.index)) {
+    if (m.error !== undefined) ctx.events.push(scalerFailed(`${m.metricName}: ${m.error}`));
+  }
+  ctx.conditions = setCondition(ctx.conditions, fallbackActive ? FALLBACK_TRUE : FALLBACK_FALSE);
+  const was = isTrue(ctx.previous.conditions, 'Fallback');
+  if (fallbackActive && !was) ctx.events.push(FALLBACK_ACTIVATED);
+  if (!fallbackActive && was) ctx.events.push(FALLBACK_DEACTIVATED);
+}
+
+/**
+ * KEDA refreshes lastActiveTime on every active poll: here that would be a status write every pass
+ * for every busy object. Cooldown only reads it once the object is inactive, so it is written when
+ * activity ends instead. The previous pass saw the object active, and that pass was at least a
+ * second ago; cooldown therefore counts from at most one pass later than in KEDA.
+ */
+function lastActivity(
+  previous: ScaledObjectStatus,
+  activeNow: boolean,
+  now: number,
+): { ms: number | undefined; time: string | undefined } {
+  if (!activeNow && isTrue(previous.conditions, 'Active')) return { ms: now - 1000, time: formatTime(now - 1000) };
+  return { ms: parseTime(previous.lastActiveTime), time: previous.lastActiveTime };
+}
+
+function triggersActivity(readings: readonly TriggerReading[]): Record<string, { isActive: boolean }> {
   return Object.fromEntries(
     readings.filter((r) => !isResourceTrigger(r.type)).map((r) => [r.metricName, { isActive: r.active }]),
   );

@@ -79,7 +79,8 @@ export function hpaSync(input: HpaSyncInput): HpaSyncResult {
     minReplicas,
     maxReplicas,
     // A first proposal below the current count is held for one window by a seed of the current count,
-    // as the HPA controller seeds a newly seen HPA; a proposal at or above it already holds itself.
+    // as the HPA controller seeds an HPA it first sees. A proposal at or above the current count holds
+    // the count by itself, and a seed would then only delay a scale-up through a scale-up window.
     history: history ?? (verdict.replicas < cur ? seedHistory(cur, now) : []),
     scaleEvents: input.scaleEvents,
     now,

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseGoBool, readAnnotations } from '../../../src/scaling/annotations.ts';
+import type { FullPause } from '../../../src/scaling/annotations.ts';
 
 describe("booleans as Go's ParseBool reads them", () => {
   const cases = [
@@ -12,7 +13,7 @@ describe("booleans as Go's ParseBool reads them", () => {
 });
 
 describe('pause and activation annotations', () => {
-  const cases = [
+  const cases: Array<{ name: string; a: Record<string, string>; want: FullPause | undefined }> = [
     { name: 'paused-replicas "3" pauses at 3', a: { 'autoscaling.keda.sh/paused-replicas': '3' }, want: { kind: 'replicas', replicas: 3 } },
     { name: 'paused-replicas "0" pauses at 0', a: { 'autoscaling.keda.sh/paused-replicas': '0' }, want: { kind: 'replicas', replicas: 0 } },
     { name: 'paused-replicas "+2" is an integer to Go', a: { 'autoscaling.keda.sh/paused-replicas': '+2' }, want: { kind: 'replicas', replicas: 2 } },

@@ -74,6 +74,7 @@ describe('scale-down rate limits', () => {
     { name: 'Percent 50 and Pods 2 with Max allow 10 -> 5 (worked example 5)', cur: 10, r: rules({ policies: [...policies] }, defaults.scaleDown), events: [], want: 5 },
     { name: 'Percent 50 and Pods 2 with Min allow 10 -> 8 (worked example 5)', cur: 10, r: rules({ policies: [...policies], selectPolicy: 'Min' }, defaults.scaleDown), events: [], want: 8 },
     { name: 'the default Percent 100 allows everything down', cur: 7, r: defaults.scaleDown, events: [], want: 0 },
+    { name: 'Percent 50 from 7 allows 3: the count is rounded down as the HPA does', cur: 7, r: rules({ policies: [policies[0]] }, defaults.scaleDown), events: [], want: 3 },
     { name: 'a halving 30 s ago uses up the Percent 50 budget of the period', cur: 5, r: rules({ policies: [policies[0]] }, defaults.scaleDown), events: ev([-30, -5]), want: 5 },
     { name: 'selectPolicy Disabled allows no shrinking', cur: 5, r: rules({ selectPolicy: 'Disabled' }, defaults.scaleDown), events: [], want: 5 },
   ] as const;

@@ -1,0 +1,467 @@
+// KEDA's rabbitmq trigger: how many messages a queue holds (or how fast they are published and
+// delivered), read over AMQP with a passive queue declare or from the HTTP management API.
+
+import { createPrivateKey } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import schema from '../../schemas/scalers/rabbitmq.schema.json' with { type: 'json' };
+import { describeUrl, HttpClient, httpTimeoutMs, redact } from './http.ts';
+import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
+import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+
+type Mode = 'QueueLength' | 'MessageRate' | 'DeliverGetRate' | 'PublishedToDeliveredRatio' | 'ExpectedQueueConsumptionTime';
+
+interface RabbitParams {
+  queueName: string;
+  mode?: Mode;
+  value?: number;
+  activationValue: number;
+  queueLength?: number;
+  host: string;
+  protocol: 'auto' | 'amqp' | 'http';
+  vhostName?: string;
+  useRegex: boolean;
+  excludeUnacknowledged: boolean;
+  pageSize: number;
+  operation: 'sum' | 'avg' | 'max';
+  timeout?: string;
+  unsafeSsl: boolean;
+  username?: string;
+  password?: string;
+  tls: 'enable' | 'disable';
+  ca?: string;
+  cert?: string;
+  key?: string;
+  keyPassword?: string;
+  workloadIdentityResource?: string;
+  oauthTokenURI?: string;
+  clientID?: string;
+  clientSecret?: string;
+}
+
+/** What one read of the queue (or the queues a regex matched) gives. */
+interface QueueStatus {
+  messages: number;
+  publishRate: number;
+  deliverRate: number;
+}
+
+const DEFAULT_QUEUE_LENGTH = 20;
+// amqp091-go's dial timeout, which KEDA keeps: AMQP takes no per-trigger timeout
+const AMQP_DIAL_TIMEOUT_MS = 30_000;
+const CLOSE_GRACE_MS = 1000;
+
+export const createRabbitMqScaler: ScalerFactory = (ctx) => {
+  const p = parseParams<RabbitParams>(schema as ParamSchema, {
+    metadata: ctx.trigger.metadata ?? {},
+    authParams: ctx.authParams,
+    resolvedEnv: ctx.resolvedEnv,
+  });
+  const protocol = validate(p);
+  const { mode, target } = resolveMode(p, protocol);
+  const secrets = [p.password, p.key, p.keyPassword, p.clientSecret, ...hostPassword(p.host)].filter((s): s is string => !!s);
+  const tls = p.tls === 'enable' ? tlsMaterial(p) : undefined;
+  const source =
+    protocol === 'amqp'
+      ? amqpSource(p, tls, `keda-${ctx.namespace}-${ctx.scaledObjectName}`)
+      : httpSource(p, tls, secrets);
+
+  return {
+    spec: {
+      metricName: metricName(ctx.triggerIndex, normalizeMetricName(`rabbitmq-${goQueryEscape(p.queueName)}`)),
+      metricType: ctx.trigger.metricType ?? 'AverageValue',
+      target,
+      activationTarget: p.activationValue,
+    },
+    async measure(m: ScalerContext): Promise<MetricReading> {
+      let status: QueueStatus;
+      try {
+        status = await source.read(m.signal);
+      } catch (err) {
+        throw new Error(anonymize(`error inspecting RabbitMQ: ${(err as Error).message}`, secrets));
+      }
+      return reading(mode, status, p.activationValue);
+    },
+    close: () => source.close(),
+  } satisfies Scaler;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Metadata rules beyond the schema (KEDA's Validate and validateTrigger, in its order)
+
+function validate(p: RabbitParams): 'amqp' | 'http' {
+  if (!!p.cert !== !!p.key) throw new ScalerConfigError(p.cert ? 'key' : 'cert', 'parameters "cert" and "key" must be given together');
+  if (!!p.username !== !!p.password) {
+    throw new ScalerConfigError(p.username ? 'password' : 'username', 'parameters "username" and "password" must be given together');
+  }
+  let protocol: 'amqp' | 'http';
+  if (p.protocol !== 'auto') {
+    protocol = p.protocol;
+  } else {
+    const scheme = hostUrl(p.host)?.protocol;
+    if (scheme === 'amqp:' || scheme === 'amqps:') protocol = 'amqp';
+    else if (scheme === 'http:' || scheme === 'https:') protocol = 'http';
+    else {
+      // the host usually carries a password: name the scheme only
+      const shown = scheme ? `"${scheme.slice(0, -1)}"` : 'none';
+      throw new ScalerConfigError('host', `parameter "host" must start with amqp://, amqps://, http:// or https:// to pick the protocol (scheme found: ${shown})`);
+    }
+  }
+  if (p.workloadIdentityResource) {
+    throw new ScalerConfigError('workloadIdentityResource', 'parameter "workloadIdentityResource" (Azure workload identity) is not supported: give username and password');
+  }
+  const oauth = (['oauthTokenURI', 'clientID', 'clientSecret'] as const).find((k) => p[k]);
+  if (oauth) {
+    throw new ScalerConfigError(oauth, `parameter "${oauth}": OAuth2 authentication is not supported: give username and password`);
+  }
+  if (p.useRegex && protocol !== 'http') throw new ScalerConfigError('useRegex', 'parameter "useRegex" works only with the HTTP protocol');
+  if (p.excludeUnacknowledged && protocol !== 'http') {
+    throw new ScalerConfigError('excludeUnacknowledged', 'parameter "excludeUnacknowledged" works only with the HTTP protocol');
+  }
+  return protocol;
+}
+
+function resolveMode(p: RabbitParams, protocol: 'amqp' | 'http'): { mode: Mode; target: number } {
+  // KEDA treats 0 as "not given" for value and queueLength
+  const value = p.value || undefined;
+  const queueLength = p.queueLength || undefined;
+  let result: { mode: Mode; target: number };
+  if (queueLength === undefined && p.mode === undefined && value === undefined) {
+    result = { mode: 'QueueLength', target: DEFAULT_QUEUE_LENGTH };
+  } else if (queueLength !== undefined) {
+    if (p.mode !== undefined || value !== undefined) {
+      throw new ScalerConfigError('queueLength', 'parameter "queueLength" is deprecated and cannot be combined with "mode" or "value": use mode and value');
+    }
+    result = { mode: 'QueueLength', target: queueLength };
+  } else if (p.mode === undefined) {
+    throw new ScalerConfigError('mode', 'missing required parameter "mode" in [metadata] (required with "value")');
+  } else if (value === undefined) {
+    throw new ScalerConfigError('value', 'missing required parameter "value" in [metadata] (required with "mode"; 0 counts as missing)');
+  } else {
+    result = { mode: p.mode, target: value };
+  }
+  if (result.mode !== 'QueueLength' && protocol !== 'http') {
+    throw new ScalerConfigError('mode', `parameter "mode" ${result.mode} needs the HTTP protocol (an http:// or https:// host)`);
+  }
+  // a timeout of 0 falls back to the global default, so two different defaults expose it (and a bad value throws)
+  const timeoutIsZero = (): boolean =>
+    httpTimeoutMs(p.timeout, { KEDA_HTTP_DEFAULT_TIMEOUT: '1' }) !== httpTimeoutMs(p.timeout, { KEDA_HTTP_DEFAULT_TIMEOUT: '2' });
+  if (protocol === 'amqp' && p.timeout !== undefined && !timeoutIsZero()) {
+    throw new ScalerConfigError('timeout', 'parameter "timeout" works only with the HTTP protocol');
+  }
+  return result;
+}
+
+/** KEDA's GetMetricsAndActivity per mode. */
+function reading(mode: Mode, s: QueueStatus, activation: number): MetricReading {
+  const { messages, publishRate: pub, deliverRate: del } = s;
+  switch (mode) {
+    case 'QueueLength':
+      return { value: messages, active: messages > activation };
+    case 'MessageRate':
+      return { value: pub, active: pub > activation || messages > activation };
+    case 'DeliverGetRate':
+      return { value: del, active: del > activation };
+    case 'PublishedToDeliveredRatio': {
+      // publishing with nobody consuming sits exactly at the activation value, yet counts as active
+      const stalled = pub > 0 && del === 0;
+      const ratio = stalled ? activation : pub > 0 && del > 0 ? pub / del : 0;
+      return { value: ratio, active: ratio > activation || stalled };
+    }
+    case 'ExpectedQueueConsumptionTime': {
+      const eta = del === 0 ? activation : (pub - del) / del + messages / del;
+      return { value: eta, active: eta > activation || del === 0 };
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sources
+
+interface Source {
+  read(signal: AbortSignal): Promise<QueueStatus>;
+  close(): Promise<void>;
+}
+
+interface TlsMaterial {
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+function tlsMaterial(p: RabbitParams): TlsMaterial {
+  let key = p.key;
+  if (key && p.keyPassword) {
+    try {
+      key = createPrivateKey({ key, format: 'pem', passphrase: p.keyPassword }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    } catch {
+      throw new ScalerConfigError('keyPassword', 'parameter "keyPassword" does not decrypt "key" (value hidden)');
+    }
+  }
+  return { cert: p.cert, key, ca: p.ca };
+}
+
+/** Passive declare on a channel opened at the first read; the connection is named as KEDA names it. */
+function amqpSource(p: RabbitParams, tls: TlsMaterial | undefined, connectionName: string): Source {
+  const url = hostUrl(p.host);
+  if (!url) throw new ScalerConfigError('host', 'parameter "host" is not a valid amqp:// or amqps:// URL (value hidden)');
+  if (p.vhostName) url.pathname = `/${encodeURIComponent(p.vhostName)}`;
+  const socket: amqp.SocketOptions = {
+    clientProperties: { connection_name: connectionName },
+    timeout: AMQP_DIAL_TIMEOUT_MS,
+  };
+  if (p.username && p.password) socket.credentials = amqp.credentials.plain(p.username, p.password);
+  if (tls) {
+    Object.assign(socket, { cert: tls.cert, key: tls.key }, tls.ca ? { ca: [...rootCertificates, tls.ca] } : {});
+    socket.rejectUnauthorized = !p.unsafeSsl;
+  }
+  // ends every socket of this scaler, connected or still connecting, when the scaler closes
+  const lifetime = new AbortController();
+  let model: Promise<ChannelModel> | undefined;
+  let channel: Promise<Channel> | undefined;
+
+  const connect = (signal: AbortSignal): Promise<ChannelModel> => {
+    if (!model) {
+      const attempt = new AbortController();
+      // net and tls sockets take a signal; the library hands its options straight to them
+      const options: amqp.SocketOptions & { signal: AbortSignal } = { ...socket, signal: AbortSignal.any([lifetime.signal, attempt.signal]) };
+      const opening: Promise<ChannelModel> = amqp.connect(url.href, options).then((m) => {
+        // a broken connection is reported by the next read; without listeners the library would throw
+        m.on('error', () => {});
+        m.on('close', () => {
+          if (model === opening) model = channel = undefined;
+        });
+        return m;
+      });
+      model = opening;
+      opening.catch(() => {
+        if (model === opening) model = undefined;
+      });
+      // a read that gives up while connecting takes the half-open socket with it
+      const giveUp = (): void => attempt.abort();
+      signal.addEventListener('abort', giveUp, { once: true });
+      opening.then(
+        () => signal.removeEventListener('abort', giveUp),
+        () => signal.removeEventListener('abort', giveUp),
+      );
+    }
+    return model;
+  };
+
+  const open = async (signal: AbortSignal): Promise<Channel> => {
+    if (!channel) {
+      const opening = connect(signal).then(async (m) => {
+        const ch = await m.createChannel();
+        ch.on('error', () => {});
+        // a passive declare of a missing queue makes the server close the channel
+        ch.on('close', () => {
+          if (channel === opening) channel = undefined;
+        });
+        return ch;
+      });
+      channel = opening;
+      opening.catch(() => {
+        if (channel === opening) channel = undefined;
+      });
+    }
+    return channel;
+  };
+
+  return {
+    async read(signal) {
+      const ch = await untilAborted(open(signal), signal);
+      const q = await untilAborted(ch.checkQueue(p.queueName), signal);
+      // declare-ok counts ready messages only; AMQP has no rates
+      return { messages: q.messageCount, publishRate: 0, deliverRate: 0 };
+    },
+    async close() {
+      const pending = model;
+      model = channel = undefined;
+      if (pending) {
+        const m = await settledWithin(pending, 0);
+        if (m) await settledWithin(m.close(), CLOSE_GRACE_MS);
+      }
+      lifetime.abort();
+    },
+  };
+}
+
+/** GET the management API's queue (or regex match list) with the client's timeout and basic auth. */
+function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: string[]): Source {
+  const base = hostUrl(p.host);
+  if (!base) throw new ScalerConfigError('host', 'parameter "host" is not a valid http:// or https:// URL (value hidden)');
+  const client = new HttpClient({ timeoutMs: httpTimeoutMs(p.timeout), unsafeSsl: p.unsafeSsl, tls });
+  const headers: Record<string, string> = {};
+  const user = p.username ?? unescapeUserInfo(base.username);
+  const password = p.password ?? unescapeUserInfo(base.password);
+  if (p.username || base.username || base.password) {
+    headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  }
+  base.username = '';
+  base.password = '';
+  const url = managementUrl(base, p);
+
+  return {
+    async read(signal) {
+      const where = describeUrl(url);
+      const res = await client.get(url, headers, signal, secrets);
+      if (res.status !== 200) {
+        const body = res.body.length > 200 ? `${res.body.slice(0, 200)}…` : res.body;
+        throw new Error(redact(`error requesting RabbitMQ API status: ${res.status}, response: ${body.trim()}, from: ${where}`, secrets));
+      }
+      let doc: unknown;
+      try {
+        doc = JSON.parse(res.body);
+      } catch {
+        throw new Error(`GET ${where}: response is not valid JSON`);
+      }
+      if (!p.useRegex) return statusOf(queueInfo(doc));
+      const page = (doc ?? {}) as { items?: unknown; page_count?: unknown };
+      if (typeof page.page_count === 'number' && page.page_count > 1) {
+        throw new Error(`GET ${where}: regex matches more queues than can be recovered at once (raise pageSize)`);
+      }
+      const items = Array.isArray(page.items) ? page.items.map(queueInfo) : [];
+      return combine(items, p.operation, p.excludeUnacknowledged);
+    },
+    close: () => client.close(),
+  };
+
+  function statusOf(q: QueueInfo): QueueStatus {
+    return { messages: p.excludeUnacknowledged ? q.ready : q.messages, publishRate: q.publishRate, deliverRate: q.deliverRate };
+  }
+}
+
+/**
+ * KEDA: the host's last path segment is the vhost (vhostName overrides it; empty means "/"), the rest
+ * is a path prefix in front of /api.
+ */
+function managementUrl(base: URL, p: RabbitParams): URL {
+  const parts = base.pathname.split('/');
+  let vhost = parts.pop() ?? '';
+  const prefix = parts.filter(Boolean).join('/');
+  if (p.vhostName) vhost = goQueryEscape(p.vhostName);
+  if (vhost === '') vhost = '%2F';
+  const root = `${base.protocol}//${base.host}${prefix ? `/${prefix}` : ''}`;
+  if (p.useRegex) {
+    return new URL(`${root}/api/queues/${vhost}?page=1&use_regex=true&pagination=false&name=${goQueryEscape(p.queueName)}&page_size=${p.pageSize}`);
+  }
+  // a path segment, so a space is %20 (KEDA's query escaping would send "+", which names another queue)
+  return new URL(`${root}/api/queues/${vhost}/${encodeURIComponent(p.queueName)}`);
+}
+
+interface QueueInfo {
+  messages: number;
+  ready: number;
+  publishRate: number;
+  deliverRate: number;
+}
+
+/** Absent fields read as 0, as Go's JSON decoding leaves them (a new queue has no stats yet). */
+function queueInfo(raw: unknown): QueueInfo {
+  const q = (raw ?? {}) as {
+    messages?: unknown;
+    messages_ready?: unknown;
+    message_stats?: { publish_details?: { rate?: unknown }; deliver_get_details?: { rate?: unknown } };
+  };
+  const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  return {
+    messages: num(q.messages),
+    ready: num(q.messages_ready),
+    publishRate: num(q.message_stats?.publish_details?.rate),
+    deliverRate: num(q.message_stats?.deliver_get_details?.rate),
+  };
+}
+
+function combine(qs: QueueInfo[], operation: RabbitParams['operation'], readyOnly: boolean): QueueStatus {
+  const count = (q: QueueInfo): number => (readyOnly ? q.ready : q.messages);
+  if (qs.length === 0) return { messages: 0, publishRate: 0, deliverRate: 0 };
+  const sum = (f: (q: QueueInfo) => number): number => qs.reduce((a, q) => a + f(q), 0);
+  const max = (f: (q: QueueInfo) => number): number => qs.reduce((a, q) => Math.max(a, f(q)), 0);
+  switch (operation) {
+    case 'sum':
+      return { messages: sum(count), publishRate: sum((q) => q.publishRate), deliverRate: sum((q) => q.deliverRate) };
+    case 'avg':
+      // counts are integers in KEDA, so their average is truncated; rates are not
+      return {
+        messages: Math.trunc(sum(count) / qs.length),
+        publishRate: sum((q) => q.publishRate) / qs.length,
+        deliverRate: sum((q) => q.deliverRate) / qs.length,
+      };
+    case 'max':
+      return { messages: max(count), publishRate: max((q) => q.publishRate), deliverRate: max((q) => q.deliverRate) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+function hostUrl(host: string): URL | undefined {
+  try {
+    return new URL(host);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The password in the host URL, as written and unescaped. */
+function hostPassword(host: string): string[] {
+  const pw = hostUrl(host)?.password;
+  return pw ? [pw, unescapeUserInfo(pw)] : [];
+}
+
+function unescapeUserInfo(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** KEDA masks `user:password@` in every error; the known secrets go too, wherever they appear. */
+function anonymize(text: string, secrets: readonly string[]): string {
+  return redact(text.replace(/([^ /:]+):([^/:]+)@/g, 'user:password@'), secrets);
+}
+
+/** Go's url.QueryEscape: only letters, digits and -_.~ stay; space becomes "+". */
+function goQueryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+/** Rejects with the signal's reason when it aborts first; `work` keeps running but its outcome is handled. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return new Error(`aborted (${r instanceof Error ? r.message : r === undefined ? 'signal' : String(r)})`);
+}
+
+/** The value if `p` fulfils within ms, else undefined; never rejects and leaves no timer behind. */
+async function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  try {
+    return await Promise.race([p.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
