@@ -183,7 +183,7 @@ export const createExternalScaler: ScalerFactory = (ctx) => {
       const unary = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, (err, res) => {
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) fail(`aborted (${reasonText(signal.reason)})`);
-        else if (err) fail(`${grpc.status[err.code] ?? err.code}: ${err.details}`);
+        else if (err) fail(`${grpc.status[err.code] ?? err.code}: ${tidy(err.details)}`);
         else resolve(res as Calls[M][1]);
       });
       signal.addEventListener('abort', onAbort, { once: true });
@@ -254,6 +254,14 @@ function pickSpec(specs: ProtoMetricSpec[], address: string): ProtoMetricSpec {
 
 function nonNegative(v: number): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
+}
+
+/** grpc-js repeats its connection summary per balancing layer and may end on an empty resolution note. */
+function tidy(details: string): string {
+  return details
+    .replace(/(No connection established\. Last error: )+/g, '$1')
+    .replace(/^round_robin: /, '')
+    .replace(/\.?\s*Resolution note:\s*$/, '');
 }
 
 function reasonText(reason: unknown): string {

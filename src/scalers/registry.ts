@@ -5,7 +5,11 @@ import { createEtcdScaler } from './etcd.ts';
 import { createExternalScaler } from './external.ts';
 import { createKubernetesWorkloadScaler } from './kubernetes-workload.ts';
 import { createMetricsApiScaler } from './metrics-api.ts';
+import { createMysqlScaler } from './mysql.ts';
+import { createPostgresqlScaler } from './postgresql.ts';
 import { createRabbitMqScaler } from './rabbitmq.ts';
+import { createRedisStreamsScaler } from './redis-streams.ts';
+import { createRedisScaler } from './redis.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 
 const factories = new Map<string, ScalerFactory>([
@@ -14,7 +18,11 @@ const factories = new Map<string, ScalerFactory>([
   ['external', createExternalScaler],
   ['kubernetes-workload', createKubernetesWorkloadScaler],
   ['metrics-api', createMetricsApiScaler],
+  ['mysql', createMysqlScaler],
+  ['postgresql', createPostgresqlScaler],
   ['rabbitmq', createRabbitMqScaler],
+  ['redis', createRedisScaler],
+  ['redis-streams', createRedisStreamsScaler],
 ]);
 
 /** Trigger types with a scaler, sorted. */

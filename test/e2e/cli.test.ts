@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { runScalepass } from '../helpers/run.ts';
+import { runScalepass, DIST } from '../helpers/run.ts';
 
 describe('command line', () => {
   let server: net.Server;
@@ -23,6 +23,15 @@ describe('command line', () => {
       users: [{ name: 'u', user: { token: 'x' } }], contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }] }));
   });
   after(() => server.close());
+
+  it('dist/ is self-contained: a copy without node_modules answers --version and --help', async () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'scalepass-dist-'));
+    fs.cpSync(path.dirname(DIST), copy, { recursive: true });
+    const { execFileSync } = await import('node:child_process');
+    const v = execFileSync(process.execPath, [path.join(copy, 'run.js'), '--version'], { cwd: copy, encoding: 'utf8' });
+    assert.match(v, /^scalepass \d+\.\d+\.\d+/);
+    fs.rmSync(copy, { recursive: true, force: true });
+  });
 
   it('--version and --help answer without a cluster', async () => {
     const v = await runScalepass(['--version'], {});

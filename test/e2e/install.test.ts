@@ -1,0 +1,61 @@
+// `kubectl apply -k kustomize/` as a user runs it, with the real kubectl against the real apiserver.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { harness, type Harness } from '../helpers/harness.ts';
+import { install, kubectl, ROOT, SYSTEM_NS } from '../helpers/install.ts';
+
+describe('install', () => {
+  let h: Harness;
+  before(async () => { h = await harness(); });
+
+  it('server-side applies kustomize/base: CRDs established, least-privilege RBAC, a CronJob every minute', async () => {
+    const out = await install(h);
+    assert.match(out, /customresourcedefinition.apiextensions.k8s.io\/scaledobjects.keda.sh serverside-applied/);
+    const cj = await h.admin.get<{ spec: { schedule: string; concurrencyPolicy: string; jobTemplate: { spec: { activeDeadlineSeconds: number; template: { spec: {
+      serviceAccountName: string; securityContext: { runAsNonRoot: boolean }; containers: { env: { name: string }[]; securityContext: { allowPrivilegeEscalation: boolean } }[] } } } } } }>(
+      `/apis/batch/v1/namespaces/${SYSTEM_NS}/cronjobs/scalepass`);
+    assert.equal(cj.spec.schedule, '* * * * *');
+    assert.equal(cj.spec.concurrencyPolicy, 'Forbid');
+    assert.ok(cj.spec.jobTemplate.spec.activeDeadlineSeconds > 0 && cj.spec.jobTemplate.spec.activeDeadlineSeconds < 60);
+    const pod = cj.spec.jobTemplate.spec.template.spec;
+    assert.equal(pod.serviceAccountName, 'scalepass');
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(pod.containers[0]!.securityContext.allowPrivilegeEscalation, false);
+    for (const e of ['SCALEPASS_JOB_NAME', 'POD_NAMESPACE', 'OTEL_EXPORTER_OTLP_ENDPOINT']) assert.ok(pod.containers[0]!.env.some((x) => x.name === e), `${e} missing`);
+    // the namespace enforces the restricted Pod Security Standard, which the Job's pod template meets
+    const ns = await h.admin.get<{ metadata: { labels: Record<string, string> } }>(`/api/v1/namespaces/${SYSTEM_NS}`);
+    assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+  });
+
+  it('applying it twice changes nothing (idempotent)', async () => {
+    await install(h);
+    const out = await kubectl(h, ['apply', '--server-side', '--force-conflicts', '-k', path.join(ROOT, 'kustomize/base')]);
+    assert.doesNotMatch(out, /created/);
+  });
+
+  it('the sharded overlay builds and passes server-side validation as an Indexed Job of 3', async () => {
+    const out = await kubectl(h, ['apply', '--server-side', '--dry-run=server', '--force-conflicts', '-k', path.join(ROOT, 'kustomize/overlays/sharded'), '-o', 'json']);
+    const list = JSON.parse(out) as { items: { kind: string; spec: { jobTemplate?: { spec: { completionMode: string; completions: number; parallelism: number } } } }[] };
+    const cj = list.items.find((i) => i.kind === 'CronJob')!;
+    assert.equal(cj.spec.jobTemplate!.spec.completionMode, 'Indexed');
+    assert.equal(cj.spec.jobTemplate!.spec.completions, 3);
+  });
+
+  it('the ServiceAccount may not list Secrets or change Deployments beyond /scale', async () => {
+    await install(h);
+    const can = async (verb: string, resource: string, sub = '') => {
+      const r = await h.admin.create<{ status: { allowed: boolean } }>('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+        spec: { user: `system:serviceaccount:${SYSTEM_NS}:scalepass`, groups: ['system:serviceaccounts'],
+          resourceAttributes: { namespace: 'default', verb, group: resource === 'deployments' ? 'apps' : '', resource, subresource: sub } },
+      });
+      return r.status.allowed;
+    };
+    assert.equal(await can('list', 'secrets'), false);
+    assert.equal(await can('get', 'secrets'), true);
+    assert.equal(await can('patch', 'deployments'), false);
+    assert.equal(await can('patch', 'deployments', 'scale'), true);
+    assert.equal(await can('delete', 'pods'), false);
+  });
+});
