@@ -3,8 +3,7 @@
 import os from 'node:os';
 import crypto from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { CliArgs } from './config/args.ts';
-import { ConfigError, loadConfig, type Config } from './config/load.ts';
+import type { Config } from './config/load.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createTelemetry, formatFlushResult, shardInstanceId, type Telemetry } from './telemetry/provider.ts';
 import { KubeRest, ApiError } from './kube/rest.ts';
@@ -37,13 +36,7 @@ async function findScheduledStart(rest: KubeRest, c: Config, processStart: numbe
   return scheduledStart({ job, schedule: c.schedule, processStart });
 }
 
-export async function main(args: CliArgs, processStart: number): Promise<number> {
-  const loaded = await loadConfig(args, process.env);
-  if (loaded instanceof ConfigError) {
-    process.stderr.write(`scalepass: ${loaded.message}\n`);
-    return 2;
-  }
-  const c = loaded.config;
+export async function main(c: Config, processStart: number): Promise<number> {
   const log = createLogger(c.logLevel);
   const telemetry: Telemetry = createTelemetry({
     instanceId: shardInstanceId(c.shardIndex), serviceVersion: pkg.version, gitCommit: GIT_COMMIT,

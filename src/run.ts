@@ -13,6 +13,14 @@ if (args instanceof ConfigError) {
 } else if (args.version) {
   process.stdout.write(versionText() + '\n');
 } else {
-  const { main } = await import('./main.ts');
-  process.exitCode = await main(args, processStart);
+  // config is validated before the Kubernetes client and the SDK are even loaded
+  const { loadConfig } = await import('./config/load.ts');
+  const loaded = await loadConfig(args, process.env);
+  if (loaded instanceof ConfigError) {
+    process.stderr.write(`scalepass: ${loaded.message}\n`);
+    process.exitCode = 2;
+  } else {
+    const { main } = await import('./main.ts');
+    process.exitCode = await main(loaded.config, processStart);
+  }
 }

@@ -6,6 +6,7 @@ import { createExternalScaler } from './external.ts';
 import { createKubernetesWorkloadScaler } from './kubernetes-workload.ts';
 import { createMetricsApiScaler } from './metrics-api.ts';
 import { createMysqlScaler } from './mysql.ts';
+import { createNatsJetStreamScaler } from './nats-jetstream.ts';
 import { createPostgresqlScaler } from './postgresql.ts';
 import { createRabbitMqScaler } from './rabbitmq.ts';
 import { createRedisStreamsScaler } from './redis-streams.ts';
@@ -19,6 +20,7 @@ const factories = new Map<string, ScalerFactory>([
   ['kubernetes-workload', createKubernetesWorkloadScaler],
   ['metrics-api', createMetricsApiScaler],
   ['mysql', createMysqlScaler],
+  ['nats-jetstream', createNatsJetStreamScaler],
   ['postgresql', createPostgresqlScaler],
   ['rabbitmq', createRabbitMqScaler],
   ['redis', createRedisScaler],
