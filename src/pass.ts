@@ -278,6 +278,8 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         }), signal, o.triggerTimeoutMs);
         m.value = reading.value;
         m.active = reading.active;
+        // some scalers (external) learn their metric name and target from the source during measure()
+        Object.assign(m, { metricName: scaler.spec.metricName, target: scaler.spec.target });
         rec.recordScalerLatency(ref, triggerRef(m), now() - t0);
         rec.recordScalerActive(ref, triggerRef(m), reading.active);
       } catch (e) {

@@ -37,7 +37,7 @@ interface MysqlTarget {
 const CONNECT_TIMEOUT_MS = 5000;
 // a backstop only: the pass's per-trigger signal normally ends a slow query much sooner
 const QUERY_TIMEOUT_MS = 60_000;
-const CLOSE_GRACE_MS = 1000;
+const CLOSE_GRACE_MS = 500;
 
 export const createMysqlScaler: ScalerFactory = (ctx) => {
   const p = parseParams<MysqlParams>(schema as ParamSchema, {

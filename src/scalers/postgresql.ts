@@ -48,7 +48,7 @@ interface PgTarget {
 const CONNECT_TIMEOUT_MS = 5000;
 // a backstop only: the pass's per-trigger signal normally ends a slow query much sooner
 const QUERY_TIMEOUT_MS = 60_000;
-const CLOSE_GRACE_MS = 1000;
+const CLOSE_GRACE_MS = 500;
 // int2, int4, int8, float4, float8, numeric: the column types pgx scans into a float64
 const NUMERIC_TYPES = new Set([21, 23, 20, 700, 701, 1700]);
 

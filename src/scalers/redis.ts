@@ -195,6 +195,8 @@ function splitHostPort(address: string): { host: string; port: number } {
 // go-redis's defaults, which KEDA keeps: 5 s to connect, 3 s for a reply
 const CONNECT_TIMEOUT_MS = 5000;
 const COMMAND_TIMEOUT_MS = 3000;
+// closing waits this long for the server to close its side; a hung server has its socket destroyed
+const CLOSE_GRACE_MS = 500;
 
 /**
  * One client, opened on the first run() and dropped on any failure, so a pass that gave up on a server never
@@ -238,6 +240,7 @@ export class RedisConnection {
       lazyConnect: true,
       connectTimeout: CONNECT_TIMEOUT_MS,
       commandTimeout: COMMAND_TIMEOUT_MS,
+      disconnectTimeout: CLOSE_GRACE_MS,
       // one attempt: a short pass reports the failure rather than waiting for the server to come back
       retryStrategy: () => null,
       maxRetriesPerRequest: 0,

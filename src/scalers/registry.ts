@@ -8,6 +8,7 @@ import { createMetricsApiScaler } from './metrics-api.ts';
 import { createMysqlScaler } from './mysql.ts';
 import { createNatsJetStreamScaler } from './nats-jetstream.ts';
 import { createPostgresqlScaler } from './postgresql.ts';
+import { createPrometheusScaler } from './prometheus.ts';
 import { createRabbitMqScaler } from './rabbitmq.ts';
 import { createRedisStreamsScaler } from './redis-streams.ts';
 import { createRedisScaler } from './redis.ts';
@@ -22,6 +23,7 @@ const factories = new Map<string, ScalerFactory>([
   ['mysql', createMysqlScaler],
   ['nats-jetstream', createNatsJetStreamScaler],
   ['postgresql', createPostgresqlScaler],
+  ['prometheus', createPrometheusScaler],
   ['rabbitmq', createRabbitMqScaler],
   ['redis', createRedisScaler],
   ['redis-streams', createRedisStreamsScaler],

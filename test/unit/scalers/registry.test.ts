@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 // What a user sees when a trigger type is unknown, and what every scaler built through the registry
 // reports: KEDA's external-metric rules applied once for all of them.
 
@@ -33,8 +35,13 @@ describe('scaler registry', () => {
     assert.throws(() => createScaler(ctx({ type: 'constructor', metadata: {} })), /unsupported trigger type "constructor"/);
   });
 
-  it('lists the supported types, sorted', () => {
-    assert.deepEqual(supportedTriggerTypes, ['cron', 'kubernetes-workload', 'metrics-api']);
+  it('lists the supported types, sorted, with a JSON Schema for each', () => {
+    assert.deepEqual(supportedTriggerTypes, [...supportedTriggerTypes].sort());
+    for (const t of ['cron', 'metrics-api', 'kubernetes-workload', 'redis', 'redis-streams', 'postgresql', 'mysql', 'rabbitmq', 'nats-jetstream', 'external', 'etcd']) {
+      assert.ok(supportedTriggerTypes.includes(t), `${t} missing`);
+    }
+    const schemas = fs.readdirSync(path.join(import.meta.dirname, '../../../schemas/scalers')).map((f) => f.replace('.schema.json', ''));
+    assert.deepEqual(schemas.sort(), [...supportedTriggerTypes]);
   });
 
   it('builds a scaler per supported type', () => {

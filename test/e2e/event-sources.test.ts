@@ -1,0 +1,194 @@
+// Real event sources end to end: work arrives in Redis, PostgreSQL and RabbitMQ, a Deployment scales
+// up over consecutive passes and back to zero after cooldown. Credentials live only in Secrets that a
+// TriggerAuthentication references; they never show up in logs, events, status or metrics.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import amqp from 'amqplib';
+import { harness, type Harness } from '../helpers/harness.ts';
+import { asScalepass } from '../helpers/install.ts';
+import { ensureRabbitMqManagement } from '../harness/src/services.ts';
+import { create, deployment, scaledObject, specReplicas, pass, getSO, events, type PassJson } from '../helpers/fixtures.ts';
+import type { RunResult } from '../helpers/run.ts';
+
+const id = crypto.randomBytes(4).toString('hex');
+const SECRETS = { redis: `redis-pw-${id}`, pg: `pg-pw-${id}`, rabbit: `rabbit-pw-${id}`, wrong: `wrong-pw-${id}` };
+
+interface Source {
+  type: string;
+  /** Secret data (the TriggerAuthentication maps every key to the parameter of the same name) */
+  secret: Record<string, string>;
+  metadata: Record<string, string>;
+  fill(n: number): Promise<void>;
+  drain(): Promise<void>;
+}
+
+describe('event sources end to end', () => {
+  let h: Harness;
+  let kubeconfig: string;
+  let redis: Redis;
+  let pgc: pg.Client;
+  let rabbit: amqp.ChannelModel;
+  let mgmt: string;
+  const outputs: RunResult[] = [];
+  const namespaces: string[] = [];
+  const user = `sp_${id}`;
+  const queue = `scalepass-e2e-${id}`;
+  const list = `scalepass:e2e:${id}`;
+  const table = `jobs_${id}`;
+
+  const mgmtApi = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${mgmt}${path}`, { method, headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status}`);
+  };
+
+  before(async () => {
+    h = await harness();
+    kubeconfig = await asScalepass(h);
+    redis = new Redis(h.state.services.redis!);
+    await redis.call('ACL', 'SETUSER', user, 'on', `>${SECRETS.redis}`, '~*', '+@all');
+    pgc = new pg.Client({ connectionString: h.state.services.postgresql });
+    await pgc.connect();
+    await pgc.query(`CREATE ROLE ${user} LOGIN PASSWORD '${SECRETS.pg}'`);
+    await pgc.query(`CREATE TABLE ${table} (id serial primary key, done boolean not null default false)`);
+    await pgc.query(`GRANT SELECT ON ${table} TO ${user}`);
+    mgmt = h.state.services['rabbitmq-management'] ?? (await ensureRabbitMqManagement(() => undefined));
+    await mgmtApi('PUT', `/api/users/${user}`, { password: SECRETS.rabbit, tags: '' });
+    await mgmtApi('PUT', `/api/permissions/%2F/${user}`, { configure: '.*', write: '.*', read: '.*' });
+    rabbit = await amqp.connect(h.state.services.rabbitmq!);
+    const ch = await rabbit.createChannel();
+    await ch.assertQueue(queue, { durable: false });
+    await ch.close();
+  });
+
+  after(async () => {
+    await redis.call('ACL', 'DELUSER', user).catch(() => undefined);
+    await redis.del(list);
+    redis.disconnect();
+    await pgc.query(`DROP TABLE IF EXISTS ${table}`);
+    await pgc.query(`DROP ROLE IF EXISTS ${user}`);
+    await pgc.end();
+    const ch = await rabbit.createChannel();
+    await ch.deleteQueue(queue);
+    await rabbit.close();
+    await mgmtApi('DELETE', `/api/users/${user}`).catch(() => undefined);
+  });
+
+  const sources = (): Source[] => [
+    {
+      type: 'redis', secret: { username: user, password: SECRETS.redis },
+      metadata: { address: '127.0.0.1:6379', listName: list, listLength: '10' },
+      fill: async (n) => { await redis.rpush(list, ...Array.from({ length: n }, (_, i) => `job-${i}`)); },
+      drain: async () => { await redis.del(list); },
+    },
+    {
+      type: 'postgresql', secret: { connection: `postgresql://${user}:${SECRETS.pg}@127.0.0.1:5432/test?sslmode=disable` },
+      metadata: { query: `SELECT count(*) FROM ${table} WHERE NOT done`, targetQueryValue: '10' },
+      fill: async (n) => { await pgc.query(`INSERT INTO ${table} (done) SELECT false FROM generate_series(1, $1)`, [n]); },
+      drain: async () => { await pgc.query(`UPDATE ${table} SET done = true`); },
+    },
+    {
+      type: 'rabbitmq', secret: { host: `amqp://${user}:${SECRETS.rabbit}@127.0.0.1:5672/` },
+      metadata: { protocol: 'amqp', queueName: queue, mode: 'QueueLength', value: '10' },
+      fill: async (n) => {
+        const ch = await rabbit.createConfirmChannel();
+        for (let i = 0; i < n; i++) ch.sendToQueue(queue, Buffer.from(`job-${i}`));
+        await ch.waitForConfirms();
+        await ch.close();
+      },
+      drain: async () => { const ch = await rabbit.createChannel(); await ch.purgeQueue(queue); await ch.close(); },
+    },
+  ];
+
+  async function withAuth(ns: string, name: string, secret: Record<string, string>): Promise<void> {
+    await h.admin.create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: secret });
+    await create(h, ns, { apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: { name }, spec: {
+      secretTargetRef: Object.keys(secret).map((k) => ({ parameter: k, name, key: k })) } } as never);
+  }
+
+  for (const idx of [0, 1, 2]) {
+    it(`${['redis', 'postgresql', 'rabbitmq'][idx]}: scales 0 -> 1 -> 4 as 37 items arrive and back to 0 after cooldown, credentials only in a Secret`, async () => {
+      const s = sources()[idx]!;
+      const ns = await h.namespace(`e2e-${s.type}`);
+      namespaces.push(ns);
+      const run = crypto.randomUUID();
+      await withAuth(ns, `${s.type}-auth`, s.secret);
+      await create(h, ns, deployment('worker', 0));
+      await create(h, ns, scaledObject('worker', { scaleTargetRef: { name: 'worker' }, pollingInterval: 1, cooldownPeriod: 2,
+        triggers: [{ type: s.type, name: `${s.type}-work`, metadata: s.metadata, authenticationRef: { name: `${s.type}-auth` } }] }));
+      const dep = `/apis/apps/v1/namespaces/${ns}/deployments/worker`;
+      const go = async () => {
+        const p = await pass(h, { kubeconfig, namespaces: [ns], env: { OTEL_RESOURCE_ATTRIBUTES: `scalepass.test.run=${run}` } });
+        outputs.push(p);
+        assert.deepEqual(p.report.denied, [], 'RBAC denials');
+        return p;
+      };
+      const empty = await go();
+      assert.equal(empty.report.objects[0]!.triggers[0]!.value, 0, JSON.stringify(empty.report.objects[0]));
+      assert.equal(await specReplicas(h, dep), 0);
+      await s.fill(37);
+      const p1 = await go();
+      assert.equal(p1.code, 0, p1.stderr);
+      assert.equal(p1.report.objects[0]!.triggers[0]!.value, 37);
+      assert.equal(await specReplicas(h, dep), 1);
+      await go();
+      assert.equal(await specReplicas(h, dep), 4, 'ceil(37 / 10) = 4');
+      await s.drain();
+      await go();
+      assert.equal(await specReplicas(h, dep), 4, 'cooling down');
+      await new Promise((r) => setTimeout(r, 2000));
+      const last = await go();
+      assert.equal(await specReplicas(h, dep), 0, last.report.objects[0]!.reason);
+
+      const pts = await h.waitForMetrics((ps) => ps.filter((p) => p.name === 'keda.scaler.metrics.value').length >= 5, 15_000,
+        (p) => p.resource['scalepass.test.run'] === run);
+      const values = pts.filter((p) => p.name === 'keda.scaler.metrics.value').map((p) => p.value);
+      assert.ok(values.includes(37) && values.at(-1) === 0, `values seen: ${values.join(',')}`);
+      const v = pts.find((p) => p.name === 'keda.scaler.metrics.value')!;
+      assert.deepEqual(v.attrs, { namespace: ns, scaledObject: 'worker', scaler: `${s.type}-work`, scalerIndex: '0', metric: p1.report.objects[0]!.triggers[0]!.metricName });
+    });
+  }
+
+  it('a wrong password errors the trigger without scaling down, and no secret appears in logs, events, status or metrics', async () => {
+    const ns = await h.namespace('e2e-secrets');
+    namespaces.push(ns);
+    const wrong = sources().map((s) => ({ ...s, secret: Object.fromEntries(Object.entries(s.secret).map(([k, v]) =>
+      [k, v.replace(SECRETS.redis, SECRETS.wrong).replace(SECRETS.rabbit, SECRETS.wrong).replace(`${user}:${SECRETS.pg}`, `nobody_${id}:${SECRETS.wrong}`)])) }));
+    for (const s of wrong) {
+      await withAuth(ns, `${s.type}-auth`, s.secret);
+      await create(h, ns, deployment(s.type, 3));
+      await create(h, ns, scaledObject(s.type, { scaleTargetRef: { name: s.type }, pollingInterval: 1, cooldownPeriod: 0,
+        triggers: [{ type: s.type, metadata: s.metadata, authenticationRef: { name: `${s.type}-auth` } }] }));
+    }
+    // a missing Secret key and a missing TriggerAuthentication are errors on that object only
+    await create(h, ns, deployment('no-auth', 2));
+    await create(h, ns, scaledObject('no-auth', { scaleTargetRef: { name: 'no-auth' }, pollingInterval: 1,
+      triggers: [{ type: 'redis', metadata: { address: '127.0.0.1:6379', listName: list }, authenticationRef: { name: 'does-not-exist' } }] }));
+    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    outputs.push(p);
+    assert.equal(p.code, 1);
+    for (const s of wrong) {
+      const o = p.report.objects.find((x) => x.name === s.type)!;
+      assert.ok(o.triggers[0]!.error, `${s.type} should fail with a wrong password: ${JSON.stringify(o)}`);
+      assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/${s.type}`), 3, `${s.type}: an error never scales down`);
+    }
+    const noAuth = p.report.objects.find((x) => x.name === 'no-auth')!;
+    assert.match(noAuth.triggers[0]!.error ?? '', /TriggerAuthentication .*does-not-exist not found/);
+    assert.equal((await getSO(h, ns, 'no-auth')).status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+
+    // every place a user or a backend could see: the runs' output, events, status, metrics
+    const seen: string[] = outputs.flatMap((o) => [o.stdout, o.stderr]);
+    for (const n of namespaces) {
+      seen.push(JSON.stringify(await h.admin.list(`/apis/events.k8s.io/v1/namespaces/${n}/events`)));
+      seen.push(JSON.stringify(await h.admin.list(`/apis/keda.sh/v1alpha1/namespaces/${n}/scaledobjects`)));
+    }
+    seen.push(fs.readFileSync(h.state.metricsFile, 'utf8'));
+    const all = seen.join('\n');
+    assert.ok(all.length > 10_000, 'there is output to search');
+    for (const [what, secret] of Object.entries(SECRETS)) assert.ok(!all.includes(secret), `the ${what} secret leaked`);
+    assert.ok((await events(h, ns, 'redis')).some((e) => e.reason === 'KEDAScalerFailed'));
+  });
+});

@@ -1,0 +1,291 @@
+// The mysql trigger against the MariaDB server on this machine (127.0.0.1:3306, database test): the number
+// a user's query returns, when the trigger is active, the DSN and separate-parameter forms and where their
+// parts come from, and how failures read: server named, password never.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import mysql from 'mysql2/promise';
+import { createScaler } from '../../src/scalers/registry.ts';
+import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import type { MetricType } from '../../src/scaling/types.ts';
+
+const START = 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd';
+const run = randomBytes(4).toString('hex');
+const table = `scalepass_test_${run}`;
+const SERVER = { host: '127.0.0.1', port: '3306', username: 'root', dbName: 'test' };
+
+let admin: mysql.Connection;
+const open: Scaler[] = [];
+
+before(async () => {
+  try {
+    admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: 'test', connectTimeout: 5000 });
+  } catch (e) {
+    assert.fail(`MariaDB is not reachable at 127.0.0.1:3306 as root/test (${(e as Error).message}); start it with: ${START}`);
+  }
+  await admin.query(`CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, state VARCHAR(16) NOT NULL, cost DECIMAL(6,2), label VARCHAR(16))`);
+});
+
+after(async () => {
+  await Promise.allSettled(open.map((s) => s.close()));
+  await admin?.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+  await admin?.end().catch(() => {});
+});
+
+async function queue(n: number, state = 'waiting'): Promise<void> {
+  const rows = Array.from({ length: n }, () => [state, 2.5, '12']);
+  await admin.query(`INSERT INTO ${table} (state, cost, label) VALUES ?`, [rows]);
+}
+
+const waiting = `SELECT COUNT(*) FROM ${table} WHERE state = 'waiting'`;
+
+interface Options {
+  authParams?: Record<string, string>;
+  resolvedEnv?: Record<string, string>;
+  metricType?: MetricType;
+  triggerIndex?: number;
+}
+
+function scaler(metadata: Record<string, string>, o: Options = {}): Scaler {
+  const s = createScaler({
+    namespace: 'shop', scaledObjectName: 'worker', triggerIndex: o.triggerIndex ?? 0,
+    trigger: { type: 'mysql', metadata, ...(o.metricType ? { metricType: o.metricType } : {}) },
+    authParams: o.authParams ?? {}, resolvedEnv: o.resolvedEnv ?? {},
+  });
+  open.push(s);
+  return s;
+}
+
+function read(s: Scaler, signal: AbortSignal = AbortSignal.timeout(5000)) {
+  const ctx = {
+    namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger: { type: 'mysql', metadata: {} },
+    authParams: {}, resolvedEnv: {}, now: 0, signal,
+  } satisfies ScalerContext;
+  return s.measure(ctx);
+}
+
+async function rejection(p: Promise<unknown>): Promise<{ message: string; ms: number }> {
+  const t0 = Date.now();
+  try {
+    await p;
+  } catch (e) {
+    return { message: (e as Error).message, ms: Date.now() - t0 };
+  }
+  return assert.fail('expected the measurement to fail');
+}
+
+function configError(fn: () => unknown, field: string, text?: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof ScalerConfigError, `expected a ScalerConfigError, got ${String(e)}`);
+    assert.equal(e.field, field);
+    if (text) assert.match(e.message, text);
+    return true;
+  });
+}
+
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+describe('mysql: query value and activity', () => {
+  it('reads 0 and is inactive while the table is empty', async () => {
+    assert.deepEqual(await read(scaler({ ...SERVER, query: waiting, queryValue: '5' })), { value: 0, active: false });
+  });
+
+  it('reads 37 after 37 waiting rows are inserted, active above activationQueryValue 36 and not at 37', async () => {
+    await queue(37);
+    await queue(4, 'done');
+    assert.deepEqual(await read(scaler({ ...SERVER, query: waiting, queryValue: '5' })), { value: 37, active: true });
+    assert.deepEqual(await read(scaler({ ...SERVER, query: waiting, queryValue: '5', activationQueryValue: '36' })), { value: 37, active: true });
+    assert.deepEqual(await read(scaler({ ...SERVER, query: waiting, queryValue: '5', activationQueryValue: '37' })), { value: 37, active: false });
+  });
+
+  it('reads a DECIMAL (2.5) and a text column holding a number ("12"), as Go\'s float conversion does', async () => {
+    assert.equal((await read(scaler({ ...SERVER, query: `SELECT MAX(cost) FROM ${table}`, queryValue: '1' }))).value, 2.5);
+    assert.equal((await read(scaler({ ...SERVER, query: `SELECT MAX(label) FROM ${table}`, queryValue: '1' }))).value, 12);
+  });
+
+  const failing: Array<[string, string, RegExp]> = [
+    ['no row', `SELECT id FROM ${table} WHERE false`, /returned no rows/],
+    ['NULL', `SELECT MAX(cost) FROM ${table} WHERE false`, /must return a number, it returned NULL/],
+    ['text that is not a number', "SELECT 'many'", /must return a number, it returned "many"/],
+    ['two columns', 'SELECT 1, 2', /exactly one column, it returned 2/],
+    ['a missing table', 'SELECT COUNT(*) FROM scalepass_no_such_table', /ER_NO_SUCH_TABLE/],
+    ['two statements, which KEDA\'s driver refuses too', 'SELECT 1; SELECT 2', /ER_PARSE_ERROR/],
+  ];
+  for (const [what, query, text] of failing) {
+    it(`fails naming the server when the query gives ${what}`, async () => {
+      const { message } = await rejection(read(scaler({ ...SERVER, query, queryValue: '1' })));
+      assert.match(message, /^could not query MySQL at 127\.0\.0\.1:3306\/test: /);
+      assert.match(message, text);
+    });
+  }
+});
+
+describe('mysql: metric spec', () => {
+  it('names the metric s<index>-mysql-<dbName> and targets queryValue, AverageValue by default', () => {
+    assert.deepEqual(scaler({ ...SERVER, dbName: 'stats_db', query: waiting, queryValue: '2.5', activationQueryValue: '1.5' }, { triggerIndex: 2 }).spec, {
+      metricName: 's2-mysql-stats_db', metricType: 'AverageValue', target: 2.5, activationTarget: 1.5,
+    });
+    assert.equal(scaler({ ...SERVER, query: waiting, queryValue: '5' }, { metricType: 'Value' }).spec.metricType, 'Value');
+  });
+
+  it('with a connectionString, names the metric after the text behind its last "/", parameters included (as KEDA)', () => {
+    const s = scaler({ query: waiting, queryValue: '5' }, { authParams: { connectionString: 'root:pw@tcp(127.0.0.1:3306)/test?tls=false' } });
+    assert.equal(s.spec.metricName, 's0-mysql-test?tls=false');
+  });
+
+  it('ignores a metricName in the metadata, as KEDA does', () => {
+    assert.equal(scaler({ ...SERVER, query: waiting, queryValue: '5', metricName: 'custom' }).spec.metricName, 's0-mysql-test');
+  });
+});
+
+describe('mysql: connection strings and where parameters come from', () => {
+  it('connects with a Go DSN from the TriggerAuthentication', async () => {
+    const s = scaler({ query: 'SELECT 11', queryValue: '1' }, { authParams: { connectionString: 'root:@tcp(127.0.0.1:3306)/test' } });
+    assert.equal((await read(s)).value, 11);
+  });
+
+  it('takes the DSN from the env var connectionStringFromEnv names', async () => {
+    const s = scaler({ query: 'SELECT 12', queryValue: '1', connectionStringFromEnv: 'MYSQL_DSN' }, { resolvedEnv: { MYSQL_DSN: 'root@tcp(127.0.0.1:3306)/test?timeout=2s' } });
+    assert.equal((await read(s)).value, 12);
+  });
+
+  it('takes the TriggerAuthentication DSN before connectionStringFromEnv (KEDA order: auth, env)', async () => {
+    const dead = await closedPort();
+    const s = scaler(
+      { query: 'SELECT 13', queryValue: '1', connectionStringFromEnv: 'MYSQL_DSN' },
+      { authParams: { connectionString: 'root@tcp(127.0.0.1:3306)/test' }, resolvedEnv: { MYSQL_DSN: `root@tcp(127.0.0.1:${dead})/test` } },
+    );
+    assert.equal((await read(s)).value, 13);
+  });
+
+  it('takes the metadata host before the TriggerAuthentication host (KEDA order: metadata, auth)', async () => {
+    const s = scaler({ ...SERVER, query: 'SELECT 14', queryValue: '1' }, { authParams: { host: 'no-such-host.invalid' } });
+    assert.equal((await read(s)).value, 14);
+  });
+});
+
+describe('mysql: configuration errors name the field', () => {
+  it('query missing', () => configError(() => scaler({ ...SERVER, queryValue: '1' }), 'query', /missing required parameter "query"/));
+  it('queryValue missing', () => configError(() => scaler({ ...SERVER, query: waiting }), 'queryValue', /missing required parameter "queryValue"/));
+  it('queryValue not a number', () => configError(() => scaler({ ...SERVER, query: waiting, queryValue: 'ten' }), 'queryValue'));
+  it('host missing without a connectionString', () => {
+    const { host: _, ...noHost } = SERVER;
+    configError(() => scaler({ ...noHost, query: waiting, queryValue: '1' }), 'host', /needed when no "connectionString" is given/);
+  });
+  it('port not a number', () => configError(() => scaler({ ...SERVER, port: 'db', query: waiting, queryValue: '1' }), 'port'));
+  it('a DSN without "/", without echoing it', () => {
+    const password = `s3cret-${run}`;
+    const connectionString = `root:${password}@tcp(127.0.0.1:3306)`;
+    configError(() => scaler({ query: waiting, queryValue: '1' }, { authParams: { connectionString } }), 'connectionString', /missing the "\/"/);
+    try {
+      scaler({ query: waiting, queryValue: '1' }, { authParams: { connectionString } });
+    } catch (e) {
+      assert.ok(!(e as Error).message.includes(password), (e as Error).message);
+    }
+  });
+  it('a DSN naming a TLS config registered in code', () =>
+    configError(() => scaler({ query: waiting, queryValue: '1' }, { authParams: { connectionString: 'root@tcp(h:3306)/test?tls=custom' } }), 'connectionString', /unsupported tls value/));
+});
+
+describe('mysql: failures', () => {
+  it('rejects at once with "connection refused" when nothing listens on the port, without the password', async () => {
+    const port = await closedPort();
+    const password = `s3cret-${run}`;
+    const s = scaler({ ...SERVER, port: String(port), query: waiting, queryValue: '1' }, { authParams: { password } });
+    const { message, ms } = await rejection(read(s));
+    assert.match(message, new RegExp(`^could not connect to MySQL at 127\\.0\\.0\\.1:${port}/test: .*ECONNREFUSED`));
+    assert.ok(ms < 2000, `took ${ms} ms`);
+    assert.ok(!message.includes(password), message);
+  });
+
+  describe('with a user that has a password', () => {
+    const user = `sp_${run}`;
+    const password = `right-${randomBytes(8).toString('hex')}`;
+    const wrong = `wrong-${randomBytes(8).toString('hex')}`;
+
+    before(async () => {
+      await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, '%', password]);
+      await admin.query('GRANT SELECT ON test.* TO ?@?', [user, '%']);
+    });
+    after(async () => {
+      await admin.query('DROP USER IF EXISTS ?@?', [user, '%']);
+    });
+
+    it('reads the value with the username of the metadata and the password of the TriggerAuthentication', async () => {
+      const s = scaler({ ...SERVER, username: user, query: 'SELECT 21', queryValue: '1' }, { authParams: { password } });
+      assert.equal((await read(s)).value, 21);
+    });
+
+    it('rejects a wrong password with "Access denied", never showing the password', async () => {
+      const s = scaler({ ...SERVER, username: user, query: waiting, queryValue: '1' }, { authParams: { password: wrong } });
+      const { message } = await rejection(read(s));
+      assert.match(message, new RegExp(`^could not connect to MySQL at 127\\.0\\.0\\.1:3306/test: .*Access denied for user '${user}'`));
+      assert.ok(!message.includes(wrong), message);
+      assert.ok(!message.includes(password), message);
+    });
+
+    it('rejects a wrong password inside a DSN, never showing the password or the DSN', async () => {
+      const connectionString = `${user}:${wrong}@tcp(127.0.0.1:3306)/test`;
+      const { message } = await rejection(read(scaler({ query: waiting, queryValue: '1' }, { authParams: { connectionString } })));
+      assert.match(message, /Access denied/);
+      assert.ok(!message.includes(wrong), message);
+    });
+
+    it('takes the TriggerAuthentication password before passwordFromEnv (KEDA order: auth, env)', async () => {
+      const s = scaler(
+        { ...SERVER, username: user, query: 'SELECT 22', queryValue: '1', passwordFromEnv: 'MYSQL_PASSWORD' },
+        { authParams: { password }, resolvedEnv: { MYSQL_PASSWORD: wrong } },
+      );
+      assert.equal((await read(s)).value, 22);
+    });
+
+    it('takes passwordFromEnv when the TriggerAuthentication has no password', async () => {
+      const s = scaler({ ...SERVER, username: user, query: 'SELECT 23', queryValue: '1', passwordFromEnv: 'MYSQL_PASSWORD' }, { resolvedEnv: { MYSQL_PASSWORD: password } });
+      assert.equal((await read(s)).value, 23);
+    });
+  });
+
+  it('gives up on a slow query when the pass times out', async () => {
+    const { message, ms } = await rejection(read(scaler({ ...SERVER, query: 'SELECT SLEEP(30)', queryValue: '1' }), AbortSignal.timeout(500)));
+    assert.match(message, /^could not query MySQL at 127\.0\.0\.1:3306\/test: aborted \(.*timeout.*\)/);
+    assert.ok(ms < 2000, `took ${ms} ms for a 500 ms timeout`);
+  });
+});
+
+describe('mysql: the process exits after the pass', () => {
+  it('after a successful measurement and after an aborted one', async () => {
+    const registry = new URL('../../src/scalers/registry.ts', import.meta.url).href;
+    const script = `
+      import { createScaler } from ${JSON.stringify(registry)};
+      const server = ${JSON.stringify(SERVER)};
+      for (const [query, ms] of [['SELECT 37', 5000], ['SELECT SLEEP(30)', 300]]) {
+        const trigger = { type: 'mysql', metadata: { ...server, query, queryValue: '5' } };
+        const s = createScaler({ namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger, authParams: {}, resolvedEnv: {} });
+        try {
+          console.log(JSON.stringify(await s.measure({ namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger, authParams: {}, resolvedEnv: {}, now: 0, signal: AbortSignal.timeout(ms) })));
+        } catch (e) {
+          console.log('error: ' + e.message);
+        } finally {
+          await s.close();
+        }
+      }`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    const limit = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearTimeout(limit);
+    assert.equal(code, 0, `the process did not exit by itself: ${out}`);
+    assert.match(out, /\{"value":37,"active":true\}\nerror: could not query MySQL .*aborted/);
+  });
+});

@@ -1,0 +1,287 @@
+// The postgresql trigger against the PostgreSQL server on this machine (127.0.0.1:5432, database test):
+// the number a user's query returns, when the trigger is active, the connection forms KEDA accepts and
+// where their parts come from, and how failures read: server named, password never.
+//
+// This server trusts every TCP connection from 127.0.0.1 (pg_hba "host all all 127.0.0.1/32 trust"), so it
+// accepts any password there and a wrong one cannot be told apart from a right one. Authentication
+// failures are therefore shown with an unknown role and an unknown database, with a password supplied,
+// checking that the password never appears in the message.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import pg from 'pg';
+import { createScaler } from '../../src/scalers/registry.ts';
+import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import type { MetricType } from '../../src/scaling/types.ts';
+
+const START = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
+const run = randomBytes(4).toString('hex');
+const table = `scalepass_test_${run}`;
+const SERVER = { host: '127.0.0.1', port: '5432', userName: 'root', dbName: 'test', sslmode: 'disable' };
+
+let admin: pg.Client;
+const open: Scaler[] = [];
+
+before(async () => {
+  admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'root', database: 'test', connectionTimeoutMillis: 5000 });
+  admin.on('error', () => {});
+  try {
+    await admin.connect();
+  } catch (e) {
+    assert.fail(`PostgreSQL is not reachable at 127.0.0.1:5432 as root/test (${(e as Error).message}); start it with: ${START}`);
+  }
+  await admin.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, state text NOT NULL, cost numeric)`);
+});
+
+after(async () => {
+  await Promise.allSettled(open.map((s) => s.close()));
+  await admin.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+  await admin.end().catch(() => {});
+});
+
+async function queue(n: number, state = 'waiting'): Promise<void> {
+  await admin.query(`INSERT INTO ${table} (state, cost) SELECT $1, 2.5 FROM generate_series(1, $2::int)`, [state, n]);
+}
+
+const waiting = `SELECT count(*) FROM ${table} WHERE state = 'waiting'`;
+
+interface Options {
+  authParams?: Record<string, string>;
+  resolvedEnv?: Record<string, string>;
+  metricType?: MetricType;
+  asMetricSource?: boolean;
+}
+
+function scaler(metadata: Record<string, string>, o: Options = {}): Scaler {
+  const s = createScaler({
+    namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0,
+    trigger: { type: 'postgresql', metadata, ...(o.metricType ? { metricType: o.metricType } : {}) },
+    authParams: o.authParams ?? {}, resolvedEnv: o.resolvedEnv ?? {},
+    ...(o.asMetricSource ? { asMetricSource: true } : {}),
+  });
+  open.push(s);
+  return s;
+}
+
+function read(s: Scaler, signal: AbortSignal = AbortSignal.timeout(5000)) {
+  const ctx = {
+    namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger: { type: 'postgresql', metadata: {} },
+    authParams: {}, resolvedEnv: {}, now: 0, signal,
+  } satisfies ScalerContext;
+  return s.measure(ctx);
+}
+
+async function rejection(p: Promise<unknown>): Promise<{ message: string; ms: number }> {
+  const t0 = Date.now();
+  try {
+    await p;
+  } catch (e) {
+    return { message: (e as Error).message, ms: Date.now() - t0 };
+  }
+  return assert.fail('expected the measurement to fail');
+}
+
+function configError(fn: () => unknown, field: string, text?: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof ScalerConfigError, `expected a ScalerConfigError, got ${String(e)}`);
+    assert.equal(e.field, field);
+    if (text) assert.match(e.message, text);
+    return true;
+  });
+}
+
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+describe('postgresql: query value and activity', () => {
+  it('reads 0 and is inactive while the table is empty', async () => {
+    assert.deepEqual(await read(scaler({ ...SERVER, query: waiting, targetQueryValue: '5' })), { value: 0, active: false });
+  });
+
+  it('reads 37 after 37 waiting rows are inserted, active above activationTargetQueryValue 36 and not at 37', async () => {
+    await queue(37);
+    await queue(4, 'done');
+    assert.deepEqual(await read(scaler({ ...SERVER, query: waiting, targetQueryValue: '5' })), { value: 37, active: true });
+    assert.deepEqual(await read(scaler({ ...SERVER, query: waiting, targetQueryValue: '5', activationTargetQueryValue: '36' })), { value: 37, active: true });
+    assert.deepEqual(await read(scaler({ ...SERVER, query: waiting, targetQueryValue: '5', activationTargetQueryValue: '37' })), { value: 37, active: false });
+  });
+
+  it('reads numeric, float and integer columns: 2.5, 0.25, 7', async () => {
+    assert.equal((await read(scaler({ ...SERVER, query: `SELECT max(cost) FROM ${table}`, targetQueryValue: '1' }))).value, 2.5);
+    assert.equal((await read(scaler({ ...SERVER, query: 'SELECT 0.25::float8', targetQueryValue: '1' }))).value, 0.25);
+    assert.equal((await read(scaler({ ...SERVER, query: 'SELECT 7::int2', targetQueryValue: '1' }))).value, 7);
+  });
+
+  const failing: Array<[string, string, RegExp]> = [
+    ['no row', `SELECT count(*) FROM ${table} GROUP BY state HAVING false`, /returned no rows/],
+    ['NULL', `SELECT max(cost) FROM ${table} WHERE false`, /returned NULL/],
+    ['a text column', "SELECT 'many'", /must return a number/],
+    ['two columns', 'SELECT 1, 2', /exactly one column, it returned 2/],
+    ['a missing table', 'SELECT count(*) FROM scalepass_no_such_table', /relation "scalepass_no_such_table" does not exist/],
+    ['two statements, which KEDA\'s driver refuses too', 'SELECT 1; SELECT 2', /cannot insert multiple commands/],
+  ];
+  for (const [what, query, text] of failing) {
+    it(`fails naming the server when the query gives ${what}`, async () => {
+      const { message } = await rejection(read(scaler({ ...SERVER, query, targetQueryValue: '1' })));
+      assert.match(message, /^could not query postgreSQL at 127\.0\.0\.1:5432\/test: /);
+      assert.match(message, text);
+    });
+  }
+});
+
+describe('postgresql: metric spec', () => {
+  it('names the metric s<index>-postgresql and targets targetQueryValue, AverageValue by default', () => {
+    assert.deepEqual(scaler({ ...SERVER, query: waiting, targetQueryValue: '2.5', activationTargetQueryValue: '1.5' }).spec, {
+      metricName: 's0-postgresql', metricType: 'AverageValue', target: 2.5, activationTarget: 1.5,
+    });
+    assert.equal(scaler({ ...SERVER, query: waiting, targetQueryValue: '5' }, { metricType: 'Value' }).spec.metricType, 'Value');
+  });
+
+  it('allows no targetQueryValue only when the trigger feeds a scalingModifiers formula', () => {
+    assert.equal(scaler({ ...SERVER, query: waiting }, { asMetricSource: true }).spec.target, 0);
+  });
+});
+
+describe('postgresql: connection strings and where parameters come from', () => {
+  it('connects with a URL connection string from the TriggerAuthentication', async () => {
+    const s = scaler({ query: 'SELECT 11', targetQueryValue: '1' }, { authParams: { connection: 'postgresql://root@127.0.0.1:5432/test?sslmode=disable' } });
+    assert.equal((await read(s)).value, 11);
+  });
+
+  it('connects with a key/value connection string whose quoted password has a space and a quote', async () => {
+    const connection = "host=127.0.0.1 port=5432 user=root dbname=test sslmode=disable password='pa ss\\'word' application_name=scalepass-test";
+    assert.equal((await read(scaler({ query: 'SELECT 12', targetQueryValue: '1' }, { authParams: { connection } }))).value, 12);
+  });
+
+  it('connects over TLS with sslmode=require (the server has a certificate) and prefer', async () => {
+    const tlsQuery = 'SELECT count(*) FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl';
+    assert.equal((await read(scaler({ ...SERVER, sslmode: 'require', query: tlsQuery, targetQueryValue: '1' }))).value, 1);
+    const prefer = scaler({ query: tlsQuery, targetQueryValue: '1' }, { authParams: { connection: 'host=127.0.0.1 user=root dbname=test' } });
+    assert.equal((await read(prefer)).value, 1);
+  });
+
+  it('takes the connection string from the env var connectionFromEnv names', async () => {
+    const s = scaler({ query: 'SELECT 13', targetQueryValue: '1', connectionFromEnv: 'PG_CONN' }, { resolvedEnv: { PG_CONN: 'postgres://root@127.0.0.1/test?sslmode=disable' } });
+    assert.equal((await read(s)).value, 13);
+  });
+
+  it('takes the TriggerAuthentication connection before connectionFromEnv (KEDA order: auth, env)', async () => {
+    const dead = await closedPort();
+    const s = scaler(
+      { query: 'SELECT 14', targetQueryValue: '1', connectionFromEnv: 'PG_CONN' },
+      { authParams: { connection: 'postgres://root@127.0.0.1/test?sslmode=disable' }, resolvedEnv: { PG_CONN: `postgres://root@127.0.0.1:${dead}/test` } },
+    );
+    assert.equal((await read(s)).value, 14);
+  });
+
+  it('takes the TriggerAuthentication host before the metadata host (KEDA order: auth, metadata)', async () => {
+    const s = scaler({ ...SERVER, host: 'no-such-host.invalid', query: 'SELECT 15', targetQueryValue: '1' }, { authParams: { host: '127.0.0.1' } });
+    assert.equal((await read(s)).value, 15);
+  });
+});
+
+describe('postgresql: configuration errors name the field', () => {
+  it('query missing', () => configError(() => scaler({ ...SERVER, targetQueryValue: '1' }), 'query', /missing required parameter "query"/));
+  it('targetQueryValue missing', () => configError(() => scaler({ ...SERVER, query: waiting }), 'targetQueryValue'));
+  it('targetQueryValue not a number', () => configError(() => scaler({ ...SERVER, query: waiting, targetQueryValue: 'ten' }), 'targetQueryValue'));
+  it('host missing without a connection string', () => {
+    const { host: _, ...noHost } = SERVER;
+    configError(() => scaler({ ...noHost, query: waiting, targetQueryValue: '1' }), 'host', /needed when no "connection" is given/);
+  });
+  it('sslmode missing without a connection string', () => {
+    const { sslmode: _, ...noSsl } = SERVER;
+    configError(() => scaler({ ...noSsl, query: waiting, targetQueryValue: '1' }), 'sslmode');
+  });
+  it('sslmode unknown', () => configError(() => scaler({ ...SERVER, sslmode: 'always', query: waiting, targetQueryValue: '1' }), 'sslmode', /must be one of/));
+  it('port not a number', () => configError(() => scaler({ ...SERVER, port: 'pg', query: waiting, targetQueryValue: '1' }), 'port'));
+  it('a malformed connection string, without echoing it', () => {
+    const password = `s3cret-${run}`;
+    const connection = `host=127.0.0.1 password='${password}`;
+    configError(() => scaler({ query: waiting, targetQueryValue: '1' }, { authParams: { connection } }), 'connection', /unterminated quoted value/);
+    try {
+      scaler({ query: waiting, targetQueryValue: '1' }, { authParams: { connection } });
+    } catch (e) {
+      assert.ok(!(e as Error).message.includes(password), (e as Error).message);
+    }
+  });
+});
+
+describe('postgresql: failures', () => {
+  it('rejects at once with "connection refused" when nothing listens on the port, without the password', async () => {
+    const port = await closedPort();
+    const password = `s3cret-${run}`;
+    const s = scaler({ ...SERVER, port: String(port), query: waiting, targetQueryValue: '1' }, { authParams: { password } });
+    const { message, ms } = await rejection(read(s));
+    assert.match(message, new RegExp(`^could not connect to postgreSQL at 127\\.0\\.0\\.1:${port}/test: .*ECONNREFUSED`));
+    assert.ok(ms < 2000, `took ${ms} ms`);
+    assert.ok(!message.includes(password), message);
+  });
+
+  it('rejects an unknown role, never showing the password given for it', async () => {
+    const password = `s3cret-${run}`;
+    const s = scaler({ ...SERVER, userName: `nobody_${run}`, query: waiting, targetQueryValue: '1' }, { authParams: { password } });
+    const { message } = await rejection(read(s));
+    assert.match(message, new RegExp(`^could not connect to postgreSQL at 127\\.0\\.0\\.1:5432/test: .*role "nobody_${run}" does not exist`));
+    assert.ok(!message.includes(password), message);
+  });
+
+  it('rejects an unknown database given in a connection URL, never showing the URL\'s password', async () => {
+    const password = `s3cret-${run}`;
+    const connection = `postgresql://root:${password}@127.0.0.1:5432/nodb_${run}?sslmode=disable`;
+    const { message } = await rejection(read(scaler({ query: waiting, targetQueryValue: '1' }, { authParams: { connection } })));
+    assert.match(message, new RegExp(`database "nodb_${run}" does not exist`));
+    assert.ok(!message.includes(password), message);
+  });
+
+  it('gives up on a slow query when the pass times out, and the server stops running it', async () => {
+    const marker = `scalepass-slow-${run}`;
+    const query = `SELECT count(*) FROM pg_sleep(30) WHERE '${marker}' <> ''`;
+    const { message, ms } = await rejection(read(scaler({ ...SERVER, query, targetQueryValue: '1' }), AbortSignal.timeout(500)));
+    assert.match(message, /^could not query postgreSQL at 127\.0\.0\.1:5432\/test: aborted \(.*timeout.*\)/);
+    assert.ok(ms < 2000, `took ${ms} ms for a 500 ms timeout`);
+    let running = 1;
+    for (let i = 0; i < 20 && running > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const r = await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()", [`%${marker}%`]);
+      running = r.rows[0].n;
+    }
+    assert.equal(running, 0, 'the query is still running on the server');
+  });
+});
+
+describe('postgresql: the process exits after the pass', () => {
+  it('after a successful measurement and after an aborted one', async () => {
+    const registry = new URL('../../src/scalers/registry.ts', import.meta.url).href;
+    const script = `
+      import { createScaler } from ${JSON.stringify(registry)};
+      const server = ${JSON.stringify(SERVER)};
+      for (const [query, ms] of [['SELECT 37', 5000], ['SELECT pg_sleep(30)::text::int', 300]]) {
+        const trigger = { type: 'postgresql', metadata: { ...server, query, targetQueryValue: '5' } };
+        const s = createScaler({ namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger, authParams: {}, resolvedEnv: {} });
+        try {
+          console.log(JSON.stringify(await s.measure({ namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger, authParams: {}, resolvedEnv: {}, now: 0, signal: AbortSignal.timeout(ms) })));
+        } catch (e) {
+          console.log('error: ' + e.message);
+        } finally {
+          await s.close();
+        }
+      }`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    const limit = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearTimeout(limit);
+    assert.equal(code, 0, `the process did not exit by itself: ${out}`);
+    assert.match(out, /\{"value":37,"active":true\}\nerror: could not query postgreSQL .*aborted/);
+  });
+});
