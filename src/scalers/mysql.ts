@@ -226,7 +226,7 @@ class MysqlConnection {
     // a polite COM_QUIT, but a server that does not answer gets a short grace and then the socket closed
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        conn.destroy();
+        this.#drop(conn);
         resolve();
       }, CLOSE_GRACE_MS);
       conn.end(() => {
@@ -278,6 +278,8 @@ class MysqlConnection {
   #drop(conn: mysql.Connection): void {
     if (this.#conn === conn) this.#conn = undefined;
     conn.destroy();
+    // mysql2's destroy() only half-closes the socket, which a server busy with the query leaves open for seconds
+    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
   }
 
   #text(message: string): string {
