@@ -44,21 +44,23 @@ export async function main(c: Config, processStart: number): Promise<number> {
   });
   log.info('starting pass', { version: pkg.version, shard: `${c.shardIndex}/${c.shardCount}`, dryRun: c.dryRun, namespaces: c.namespaces.length ? c.namespaces : 'all', telemetry: telemetry.info });
 
-  // A CronJob's activeDeadlineSeconds or a node drain sends SIGTERM: still flush what was measured.
+  let code = 0;
+  let rest: KubeRest | undefined;
+  let lease: ShardLease | undefined;
+
+  // A CronJob's activeDeadlineSeconds or a node drain sends SIGTERM: give the shard back (the next
+  // run must not wait for the lease to expire) and still flush what was measured.
   let stopping = false;
   const onTerm = async () => {
     if (stopping) return;
     stopping = true;
     log.warn('SIGTERM: flushing metrics before exit');
+    await Promise.race([lease?.release().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
     const r = await telemetry.flush(c.flushTimeoutMs);
     log[r.ok ? 'info' : 'warn'](formatFlushResult(r), { flush: r });
     process.exit(143);
   };
   process.once('SIGTERM', () => void onTerm());
-
-  let code = 0;
-  let rest: KubeRest | undefined;
-  let lease: ShardLease | undefined;
   try {
     const kc = new KubeConfig();
     kc.loadFromDefault();

@@ -220,6 +220,10 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
             report.outcome = 'failed';
             report.detail = failed.message;
             rec.recordScaledObjectError(ref);
+            // the scale did not happen: keep the history the next pass reasons from as it was
+            status.lastActiveTime = so.status?.lastActiveTime;
+            status.recommendations = so.status?.recommendations;
+            status.scaleEvents = so.status?.scaleEvents;
           }
         }
         if (statusChanged(so.status, status)) {

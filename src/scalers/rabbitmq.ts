@@ -333,19 +333,19 @@ function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: stri
 
 /**
  * KEDA: the host's last path segment is the vhost (vhostName overrides it; empty means "/"), the rest
- * is a path prefix in front of /api.
+ * is a path prefix in front of /api. Names in the path are escaped as path segments, so a space is
+ * %20: KEDA's query escaping sends "+", which the management API reads as a plus sign.
  */
 function managementUrl(base: URL, p: RabbitParams): URL {
   const parts = base.pathname.split('/');
   let vhost = parts.pop() ?? '';
   const prefix = parts.filter(Boolean).join('/');
-  if (p.vhostName) vhost = goQueryEscape(p.vhostName);
+  if (p.vhostName) vhost = encodeURIComponent(p.vhostName);
   if (vhost === '') vhost = '%2F';
   const root = `${base.protocol}//${base.host}${prefix ? `/${prefix}` : ''}`;
   if (p.useRegex) {
     return new URL(`${root}/api/queues/${vhost}?page=1&use_regex=true&pagination=false&name=${goQueryEscape(p.queueName)}&page_size=${p.pageSize}`);
   }
-  // a path segment, so a space is %20 (KEDA's query escaping would send "+", which names another queue)
   return new URL(`${root}/api/queues/${vhost}/${encodeURIComponent(p.queueName)}`);
 }
 

@@ -124,6 +124,41 @@ describe('telemetry through the real collector', () => {
     assert.equal(secs.unit, 's');
   });
 
+  it('on SIGTERM mid-pass, flushes what it measured and exits 143 within the flush timeout', async () => {
+    const ns = await h.namespace('e2e-sigterm');
+    const run = crypto.randomUUID();
+    // an event source that accepts the request and never answers: the pass is still measuring
+    const hang = net.createServer(() => { /* never answers */ });
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', () => r()));
+    try {
+      await create(h, ns, deployment('w', 0));
+      await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1,
+        triggers: [{ type: 'metrics-api', metadata: { url: `http://127.0.0.1:${(hang.address() as net.AddressInfo).port}/`, valueLocation: 'v', targetValue: '1', timeout: '60000' } }] }));
+      const { spawn } = await import('node:child_process');
+      const { DIST } = await import('../helpers/run.ts');
+      const child = spawn(process.execPath, [DIST, '--namespaces', ns, '--lease-namespace', 'scalepass-system', '--trigger-timeout-ms', '60000', '--flush-timeout-ms', '2000'], {
+        env: { PATH: process.env.PATH, KUBECONFIG: kubeconfig, OTEL_EXPORTER_OTLP_ENDPOINT: h.state.otlpEndpoint, OTEL_RESOURCE_ATTRIBUTES: `scalepass.test.run=${run}` },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      // wait until it is measuring (the loop latency was recorded), then stop it as the kubelet would
+      const t0 = Date.now();
+      while (!stderr.includes('"scheduled start"') && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 1500));
+      const killedAt = Date.now();
+      child.kill('SIGTERM');
+      const code = await exited;
+      assert.equal(code, 143, stderr);
+      assert.ok(Date.now() - killedAt <= 3000, `exited ${Date.now() - killedAt} ms after SIGTERM (flush timeout 2000 ms)`);
+      assert.match(stderr, /SIGTERM: flushing metrics/);
+      await h.waitForMetrics((ps) => ps.some((p) => p.name === 'keda.internal.scale.loop.latency'), 10_000,
+        (p) => p.resource['scalepass.test.run'] === run);
+    } finally {
+      hang.close();
+    }
+  });
+
   it('still scales, logs the loss and exits within the flush timeout + 1 s when the collector is down or never answers', async () => {
     const blackhole = net.createServer(() => { /* accept and never answer */ });
     await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', () => r()));

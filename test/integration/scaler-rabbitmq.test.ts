@@ -128,8 +128,8 @@ async function unresponsivePort(): Promise<number> {
 before(async () => {
   const h = await harness();
   amqpUrl = h.state.services.rabbitmq ?? 'amqp://guest:guest@127.0.0.1:5672/';
-  // the harness may have been started before it enabled the management plugin
-  mgmt = h.state.services['rabbitmq-management'] ?? (await ensureRabbitMqManagement((s) => process.stderr.write(`${s}\n`)));
+  // a harness started before it learnt to enable the management plugin has it off: make sure
+  mgmt = await ensureRabbitMqManagement((s) => process.stderr.write(`${s}\n`));
   conn = await amqp.connect(amqpUrl);
   ch = await conn.createChannel();
 });
@@ -265,6 +265,7 @@ describe('rabbitmq over the HTTP management API', () => {
     await fill(q('rx-a'), 3);
     await fill(q('rx-b'), 4);
     await fill(q('rx-c'), 9);
+    await fill(q('http with space'), 2);
     await api('PUT', `/api/vhosts/${encodeURIComponent(vhost)}`);
     vhosts.push(vhost);
     await api('PUT', `/api/permissions/${encodeURIComponent(vhost)}/guest`, { configure: '.*', write: '.*', read: '.*' });
@@ -277,7 +278,7 @@ describe('rabbitmq over the HTTP management API', () => {
     await until('10 in the queue', async () => (await ch.checkQueue(q('http-unacked'))).messageCount, (n) => n === 10);
     for (let i = 0; i < 4; i++) assert.ok(await consumer.get(q('http-unacked'), { noAck: false }));
     const expect: Array<[string, string, number, number]> = [
-      ['/', q('http-37'), 37, 37], ['/', q('http-unacked'), 10, 6], ['/', q('rx-c'), 9, 9], ['/', q('rx-a'), 3, 3], ['/', q('rx-b'), 4, 4], [vhost, 'jobs', 6, 6],
+      ['/', q('http-37'), 37, 37], ['/', q('http-unacked'), 10, 6], ['/', q('rx-c'), 9, 9], ['/', q('rx-a'), 3, 3], ['/', q('rx-b'), 4, 4], [vhost, 'jobs', 6, 6], ['/', q('http with space'), 2, 2],
     ];
     for (const [v, name, messages, ready] of expect) {
       await until(`the management API reports ${name}`, () => queueStats(v, name), (s) => s.messages === messages && s.messages_ready === ready, 30_000);
@@ -307,6 +308,10 @@ describe('rabbitmq over the HTTP management API', () => {
     assert.equal((await read(scaler({ ...md, operation: 'sum' }, auth))).value, 16);
     assert.equal((await read(scaler({ ...md, operation: 'avg' }, auth))).value, 5);
     assert.equal((await read(scaler({ ...md, operation: 'max' }, auth))).value, 9);
+  });
+
+  it('reads a queue whose name has a space (sent as %20 in the path)', async () => {
+    assert.equal((await read(scaler({ queueName: q('http with space'), host: mgmt }, { username: 'guest', password: 'guest' }))).value, 2);
   });
 
   it('reads 0 when the regex matches no queue', async () => {
@@ -350,6 +355,15 @@ describe('rabbitmq over the HTTP management API', () => {
     const auth = { username: 'guest', password: 'guest' };
     assert.deepEqual(await read(scaler({ queueName: q('http-37'), host: mgmt, mode: 'MessageRate', value: '5', activationValue: '36' }, auth)), { value: 0, active: true });
     assert.deepEqual(await read(scaler({ queueName: q('http-37'), host: mgmt, mode: 'MessageRate', value: '5', activationValue: '37' }, auth)), { value: 0, active: false });
+  });
+
+  it('with nothing published or consumed: DeliverGetRate 0 inactive, PublishedToDeliveredRatio 0 inactive, ExpectedQueueConsumptionTime = activationValue and active', async () => {
+    const md = { queueName: q('http-37'), host: mgmt, value: '5', activationValue: '3' };
+    const auth = { username: 'guest', password: 'guest' };
+    assert.deepEqual(await read(scaler({ ...md, mode: 'DeliverGetRate' }, auth)), { value: 0, active: false });
+    assert.deepEqual(await read(scaler({ ...md, mode: 'PublishedToDeliveredRatio' }, auth)), { value: 0, active: false });
+    // KEDA: nobody consuming means the queue will never drain, so it activates
+    assert.deepEqual(await read(scaler({ ...md, mode: 'ExpectedQueueConsumptionTime' }, auth)), { value: 3, active: true });
   });
 
   it('fails for a queue that does not exist with the API status, host and path', async () => {
