@@ -201,8 +201,9 @@ class MysqlConnection {
     let fields: unknown[];
     try {
       [rows, fields] = await abortable(
-        conn.promise().query({ sql: query, rowsAsArray: true, timeout: QUERY_TIMEOUT_MS }),
-        signal,
+        conn.promise().query({ sql: query, rowsAsArray: true }),
+        // not mysql2's own query timeout: its timer outlives a destroyed connection and holds the process open
+        AbortSignal.any([signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)]),
         () => this.#drop(conn),
       );
     } catch (err) {

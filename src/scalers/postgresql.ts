@@ -277,7 +277,7 @@ class PgConnection {
     const config = { text: query, rowMode: 'array' as const, queryMode: 'extended' };
     let result: pg.QueryArrayResult;
     try {
-      result = await abortable(client.query<unknown[]>(config), signal, () => {
+      result = await abortable(client.query<unknown[]>(config), AbortSignal.any([signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)]), () => {
         // as pgx does on a cancelled context: the server stops the query instead of running it to the end
         this.#cancelQuery(client);
         this.#drop(client);
@@ -371,7 +371,6 @@ class PgConnection {
       database: t.database,
       ssl,
       connectionTimeoutMillis: t.connectTimeoutMs,
-      query_timeout: QUERY_TIMEOUT_MS,
       ...(t.applicationName ? { application_name: t.applicationName } : {}),
       ...(t.options ? { options: t.options } : {}),
     };

@@ -152,6 +152,8 @@ describe('telemetry through the real collector', () => {
       assert.equal(code, 143, stderr);
       assert.ok(Date.now() - killedAt <= 3000, `exited ${Date.now() - killedAt} ms after SIGTERM (flush timeout 2000 ms)`);
       assert.match(stderr, /SIGTERM: flushing metrics/);
+      const leases = await h.admin.list<{ items: { spec: { holderIdentity?: string } }[] }>('/apis/coordination.k8s.io/v1/namespaces/scalepass-system/leases');
+      assert.ok(!leases.items.some((l) => l.spec.holderIdentity?.endsWith(`-${child.pid}`)), 'the shard lease was given back');
       await h.waitForMetrics((ps) => ps.some((p) => p.name === 'keda.internal.scale.loop.latency'), 10_000,
         (p) => p.resource['scalepass.test.run'] === run);
     } finally {
