@@ -48,7 +48,8 @@ export const createMysqlScaler: ScalerFactory = (ctx) => {
   const target = p.connectionString !== undefined ? parseDsn(p.connectionString) : fromParameters(p);
   // KEDA names the metric after the text behind the DSN's last "/", parameters included
   const dbName = p.connectionString !== undefined ? p.connectionString.slice(p.connectionString.lastIndexOf('/') + 1) : (p.dbName ?? '');
-  const secrets = [p.connectionString, p.password, target.password].filter((s): s is string => !!s);
+  // the DSN itself never enters a message; the password it holds might, through a driver's text
+  const secrets = [p.password, target.password].filter((s): s is string => !!s);
   const conn = new MysqlConnection(target, secrets);
 
   return {
@@ -248,7 +249,6 @@ class MysqlConnection {
             : [{ rejectUnauthorized: false }, false];
     let last: unknown;
     for (const ssl of modes) {
-      if (signal.aborted) break;
       const conn = mysql.createConnection({
         ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
         user: t.user,
@@ -270,7 +270,7 @@ class MysqlConnection {
       } catch (err) {
         this.#drop(conn);
         last = err;
-        if (!(ssl && t.tls === 'preferred' && /does not support secure connection/i.test(errorText(err)))) break;
+        if (signal.aborted || !(ssl && t.tls === 'preferred' && /does not support secure connection/i.test(errorText(err)))) break;
       }
     }
     throw new Error(this.#text(`could not connect to MySQL at ${this.#where}: ${errorText(last)}`));

@@ -62,7 +62,8 @@ export const createPostgresqlScaler: ScalerFactory = (ctx) => {
     throw new ScalerConfigError('targetQueryValue', 'missing required parameter "targetQueryValue" in [metadata] (0 counts as missing)');
   }
   const target = p.connection !== undefined ? fromConnectionString(p.connection) : fromParameters(p);
-  const secrets = [p.connection, p.password, target.password, target.sslpassword].filter((s): s is string => !!s);
+  // the connection string itself never enters a message; the passwords it holds might, through a driver's text
+  const secrets = [p.password, target.password, target.sslpassword].filter((s): s is string => !!s);
   const conn = new PgConnection(target, secrets);
 
   return {
@@ -108,6 +109,11 @@ function portNumber(s: string, field: string, message: string): number {
 // ---------------------------------------------------------------------------------------------------
 // libpq connection strings. Messages name keys, never values: any of them may be (or hold) the password.
 
+const CONNECTION_KEYS = new Set([
+  'host', 'port', 'user', 'password', 'dbname', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'connect_timeout',
+  'application_name', 'options',
+]);
+
 // read by libpq or pgx themselves rather than sent to the server as settings
 const CLIENT_ONLY_KEYS = new Set([
   'hostaddr', 'passfile', 'sslsni', 'sslnegotiation', 'sslcompression', 'sslcrl', 'sslcrldir', 'ssl_min_protocol_version',
@@ -122,22 +128,24 @@ function fromConnectionString(s: string): PgTarget {
   const bad = (message: string): never => {
     throw new ScalerConfigError('connection', `parameter "connection" ${message} (value hidden)`);
   };
-  const sslmode = kv.get('sslmode') ?? 'prefer';
+  // libpq treats an empty value as an absent one
+  const opt = (key: string): string | undefined => kv.get(key) || undefined;
+  const sslmode = opt('sslmode') ?? 'prefer';
   if (!SSL_MODES.includes(sslmode)) bad(`has an invalid sslmode: must be one of ${SSL_MODES.join(', ')}`);
-  const port = kv.get('port')?.split(',')[0];
-  const timeout = kv.get('connect_timeout');
+  // of several hosts libpq would try in turn, the first is used
+  const host = (opt('hostaddr') ?? opt('host'))?.split(',')[0];
+  const port = opt('port')?.split(',')[0];
+  const timeout = opt('connect_timeout');
   if (timeout !== undefined && !/^\d+$/.test(timeout)) bad('has an invalid connect_timeout: must be a whole number of seconds');
   const extra: string[] = [];
   for (const [k, v] of kv) {
-    if (['host', 'port', 'user', 'password', 'dbname', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword',
-      'connect_timeout', 'application_name', 'options'].includes(k) || CLIENT_ONLY_KEYS.has(k)) continue;
+    if (CONNECTION_KEYS.has(k) || CLIENT_ONLY_KEYS.has(k)) continue;
     // pgx sends any other key as a server setting at startup; `-c` in options does the same
     extra.push(`-c ${k}=${v.replace(/[\\ ]/g, '\\$&')}`);
   }
-  const options = [kv.get('options'), ...extra].filter(Boolean).join(' ');
-  const opt = (key: string): string | undefined => kv.get(key) || undefined;
+  const options = [opt('options'), ...extra].filter(Boolean).join(' ');
   return {
-    ...(opt('hostaddr') ?? opt('host') ? { host: (opt('hostaddr') ?? opt('host'))!.split(',')[0]! } : {}),
+    ...(host ? { host } : {}),
     ...(port ? { port: portNumber(port, 'connection', 'parameter "connection" has an invalid port (value hidden)') } : {}),
     ...(opt('user') ? { user: opt('user') } : {}),
     ...(opt('password') ? { password: opt('password') } : {}),
@@ -147,7 +155,7 @@ function fromConnectionString(s: string): PgTarget {
     ...(opt('sslcert') ? { sslcert: opt('sslcert') } : {}),
     ...(opt('sslkey') ? { sslkey: opt('sslkey') } : {}),
     ...(opt('sslpassword') ? { sslpassword: opt('sslpassword') } : {}),
-    // libpq: 0 (or absent) waits forever, and anything below 2 s means 2 s
+    // libpq rounds anything below 2 s up to 2 s; its 0 (or absent) would wait forever, which a pass must not
     connectTimeoutMs: timeout && Number(timeout) > 0 ? Math.max(2, Number(timeout)) * 1000 : CONNECT_TIMEOUT_MS,
     ...(opt('application_name') ? { applicationName: opt('application_name') } : {}),
     ...(options ? { options } : {}),
@@ -318,7 +326,6 @@ class PgConnection {
     if (this.#client) return this.#client;
     let last: unknown;
     for (const attempt of attempts(this.#t)) {
-      if (signal.aborted) break;
       let client: pg.Client;
       try {
         client = new pg.Client(this.#config(attempt));
@@ -335,7 +342,7 @@ class PgConnection {
       } catch (err) {
         this.#drop(client);
         last = err;
-        if (err instanceof pg.DatabaseError && FINAL_CODES.has(err.code ?? '')) break;
+        if (signal.aborted || (err instanceof pg.DatabaseError && FINAL_CODES.has(err.code ?? ''))) break;
       }
     }
     throw new Error(this.#text(`could not connect to postgreSQL at ${this.#where}: ${errorText(last)}`));

@@ -66,6 +66,7 @@ describe('event sources end to end', () => {
 
   after(async () => {
     await redis.call('ACL', 'DELUSER', user).catch(() => undefined);
+    await h.admin.delete(`/apis/keda.sh/v1alpha1/clustertriggerauthentications/redis-${id}`).catch(() => undefined);
     await redis.del(list);
     redis.disconnect();
     await pgc.query(`DROP TABLE IF EXISTS ${table}`);
@@ -152,6 +153,27 @@ describe('event sources end to end', () => {
     });
   }
 
+  it('a backend that keeps failing counts toward fallback: after failureThreshold passes the fallback replicas apply', async () => {
+    const ns = await h.namespace('e2e-fallback');
+    namespaces.push(ns);
+    await withAuth(ns, 'redis-auth', { username: user, password: SECRETS.wrong });
+    await create(h, ns, deployment('worker', 1));
+    await create(h, ns, scaledObject('worker', { scaleTargetRef: { name: 'worker' }, pollingInterval: 1, fallback: { failureThreshold: 2, replicas: 5 },
+      triggers: [{ type: 'redis', metadata: { address: '127.0.0.1:6379', listName: list, listLength: '10' }, authenticationRef: { name: 'redis-auth' } }] }));
+    const dep = `/apis/apps/v1/namespaces/${ns}/deployments/worker`;
+    for (let i = 1; i <= 2; i++) {
+      outputs.push(await pass(h, { kubeconfig, namespaces: [ns] }));
+      assert.equal(await specReplicas(h, dep), 1, `failure ${i} of 2: replicas kept`);
+    }
+    outputs.push(await pass(h, { kubeconfig, namespaces: [ns] }));
+    assert.equal(await specReplicas(h, dep), 5, 'failure 3 > failureThreshold 2: fallback replicas');
+    const so = await getSO(h, ns, 'worker');
+    assert.equal(so.status?.conditions?.find((c) => c.type === 'Fallback')?.status, 'True');
+    const health = so.status?.health as Record<string, { numberOfFailures: number; status: string }>;
+    assert.equal(Object.values(health)[0]!.status, 'Failing');
+    assert.equal(Object.values(health)[0]!.numberOfFailures, 3);
+  });
+
   it('a wrong password errors the trigger without scaling down, and no secret appears in logs, events, status or metrics', async () => {
     const ns = await h.namespace('e2e-secrets');
     namespaces.push(ns);
@@ -167,14 +189,35 @@ describe('event sources end to end', () => {
     await create(h, ns, deployment('no-auth', 2));
     await create(h, ns, scaledObject('no-auth', { scaleTargetRef: { name: 'no-auth' }, pollingInterval: 1,
       triggers: [{ type: 'redis', metadata: { address: '127.0.0.1:6379', listName: list }, authenticationRef: { name: 'does-not-exist' } }] }));
-    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    // a Secret without the key the TriggerAuthentication names
+    await h.admin.create(`/api/v1/namespaces/${ns}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'partial' }, stringData: { username: user } });
+    await create(h, ns, { apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: { name: 'partial' },
+      spec: { secretTargetRef: [{ parameter: 'password', name: 'partial', key: 'password' }] } } as never);
+    await create(h, ns, deployment('missing-key', 2));
+    await create(h, ns, scaledObject('missing-key', { scaleTargetRef: { name: 'missing-key' }, pollingInterval: 1,
+      triggers: [{ type: 'redis', metadata: { address: '127.0.0.1:6379', listName: list }, authenticationRef: { name: 'partial' } }] }));
+    // a ClusterTriggerAuthentication reads its Secret from the run's own namespace
+    const ctaName = `redis-${id}`;
+    await h.admin.create('/api/v1/namespaces/scalepass-system/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: ctaName }, stringData: { username: user, password: SECRETS.redis } });
+    await h.admin.create('/apis/keda.sh/v1alpha1/clustertriggerauthentications', { apiVersion: 'keda.sh/v1alpha1', kind: 'ClusterTriggerAuthentication', metadata: { name: ctaName },
+      spec: { secretTargetRef: [{ parameter: 'username', name: ctaName, key: 'username' }, { parameter: 'password', name: ctaName, key: 'password' }] } });
+    await create(h, ns, deployment('cluster-auth', 0));
+    await create(h, ns, scaledObject('cluster-auth', { scaleTargetRef: { name: 'cluster-auth' }, pollingInterval: 1,
+      triggers: [{ type: 'redis', metadata: { address: '127.0.0.1:6379', listName: list }, authenticationRef: { name: ctaName, kind: 'ClusterTriggerAuthentication' } }] }));
+    const p = await pass(h, { kubeconfig, namespaces: [ns], env: { POD_NAMESPACE: 'scalepass-system' } });
     outputs.push(p);
     assert.equal(p.code, 1);
+    // each Secret is read once per pass, however many objects reference it
+    assert.ok((p.report.requests.get ?? 0) <= p.report.objects.length + 8, `GETs: ${JSON.stringify(p.report.requests)}`);
     for (const s of wrong) {
       const o = p.report.objects.find((x) => x.name === s.type)!;
       assert.ok(o.triggers[0]!.error, `${s.type} should fail with a wrong password: ${JSON.stringify(o)}`);
       assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/${s.type}`), 3, `${s.type}: an error never scales down`);
     }
+    const missingKey = p.report.objects.find((x) => x.name === 'missing-key')!;
+    assert.match(missingKey.triggers[0]!.error ?? '', /key "password" not found in Secret/);
+    const cluster = p.report.objects.find((x) => x.name === 'cluster-auth')!;
+    assert.equal(cluster.outcome, 'evaluated', `ClusterTriggerAuthentication: ${cluster.detail}`);
     const noAuth = p.report.objects.find((x) => x.name === 'no-auth')!;
     assert.match(noAuth.triggers[0]!.error ?? '', /TriggerAuthentication .*does-not-exist not found/);
     assert.equal((await getSO(h, ns, 'no-auth')).status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');

@@ -86,6 +86,12 @@ function configError(fn: () => unknown, field: string, text?: RegExp): void {
   });
 }
 
+/** When the child process said its scalers were closed (it prints "closed at <ms>"). */
+function closedAt(out: string): number {
+  const m = /closed at (\d+)/.exec(out);
+  return m ? Number(m[1]) : assert.fail(`the process never finished closing: ${out}`);
+}
+
 async function closedPort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
@@ -165,6 +171,23 @@ describe('mysql: connection strings and where parameters come from', () => {
       { authParams: { connectionString: 'root@tcp(127.0.0.1:3306)/test' }, resolvedEnv: { MYSQL_DSN: `root@tcp(127.0.0.1:${dead})/test` } },
     );
     assert.equal((await read(s)).value, 13);
+  });
+
+  it('with tls=preferred, uses TLS exactly when the server offers it (go-sql-driver\'s rule)', async () => {
+    const [rows] = await admin.query("SHOW VARIABLES LIKE 'have_ssl'");
+    const offered = (rows as Array<{ Value: string }>)[0]?.Value === 'YES';
+    const query = "SELECT COUNT(*) FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_CIPHER' AND VARIABLE_VALUE <> ''";
+    const s = scaler({ query, queryValue: '1' }, { authParams: { connectionString: 'root@tcp(127.0.0.1:3306)/test?tls=preferred' } });
+    assert.equal((await read(s)).value, offered ? 1 : 0);
+  });
+
+  it('with tls=true, refuses a server that offers no TLS, or verifies the one it offers', async () => {
+    const [rows] = await admin.query("SHOW VARIABLES LIKE 'have_ssl'");
+    const offered = (rows as Array<{ Value: string }>)[0]?.Value === 'YES';
+    const s = scaler({ query: 'SELECT 1', queryValue: '1' }, { authParams: { connectionString: 'root@tcp(127.0.0.1:3306)/test?tls=true' } });
+    // either way this fails: no TLS at all, or a certificate no public authority signed for 127.0.0.1
+    const { message } = await rejection(read(s));
+    assert.match(message, offered ? /^could not connect to MySQL at 127\.0\.0\.1:3306\/test: .*certificate/i : /does not support secure connection/);
   });
 
   it('takes the metadata host before the TriggerAuthentication host (KEDA order: metadata, auth)', async () => {
@@ -277,15 +300,19 @@ describe('mysql: the process exits after the pass', () => {
         } finally {
           await s.close();
         }
-      }`;
+      }
+      console.log('closed at ' + Date.now());`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (out += d));
     const limit = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const exitedAt = Date.now();
     clearTimeout(limit);
     assert.equal(code, 0, `the process did not exit by itself: ${out}`);
+    const lingerMs = exitedAt - closedAt(out);
+    assert.ok(lingerMs < 1500, `the process stayed up ${lingerMs} ms after the scaler closed`);
     assert.match(out, /\{"value":37,"active":true\}\nerror: could not query MySQL .*aborted/);
   });
 });

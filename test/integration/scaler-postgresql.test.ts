@@ -93,6 +93,12 @@ function configError(fn: () => unknown, field: string, text?: RegExp): void {
   });
 }
 
+/** When the child process said its scalers were closed (it prints "closed at <ms>"). */
+function closedAt(out: string): number {
+  const m = /closed at (\d+)/.exec(out);
+  return m ? Number(m[1]) : assert.fail(`the process never finished closing: ${out}`);
+}
+
 async function closedPort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
@@ -166,6 +172,16 @@ describe('postgresql: connection strings and where parameters come from', () => 
     assert.equal((await read(scaler({ ...SERVER, sslmode: 'require', query: tlsQuery, targetQueryValue: '1' }))).value, 1);
     const prefer = scaler({ query: tlsQuery, targetQueryValue: '1' }, { authParams: { connection: 'host=127.0.0.1 user=root dbname=test' } });
     assert.equal((await read(prefer)).value, 1);
+  });
+
+  it('verifies the server certificate against sslrootcert: verify-ca accepts it, verify-full refuses a name that does not match', async () => {
+    const certFile = (await admin.query('SHOW ssl_cert_file')).rows[0].ssl_cert_file as string;
+    const tlsQuery = 'SELECT count(*) FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl';
+    const base = `host=127.0.0.1 user=root dbname=test sslrootcert=${certFile}`;
+    assert.equal((await read(scaler({ query: tlsQuery, targetQueryValue: '1' }, { authParams: { connection: `${base} sslmode=verify-ca` } }))).value, 1);
+    // the server's certificate names the machine (Debian's snakeoil: localhost), never 127.0.0.1
+    const { message } = await rejection(read(scaler({ query: tlsQuery, targetQueryValue: '1' }, { authParams: { connection: `${base} sslmode=verify-full` } })));
+    assert.match(message, /^could not connect to postgreSQL at 127\.0\.0\.1:5432\/test: .*(IP: 127\.0\.0\.1 is not in the cert's list|altnames)/);
   });
 
   it('takes the connection string from the env var connectionFromEnv names', async () => {
@@ -273,15 +289,19 @@ describe('postgresql: the process exits after the pass', () => {
         } finally {
           await s.close();
         }
-      }`;
+      }
+      console.log('closed at ' + Date.now());`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (out += d));
     const limit = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const exitedAt = Date.now();
     clearTimeout(limit);
     assert.equal(code, 0, `the process did not exit by itself: ${out}`);
+    const lingerMs = exitedAt - closedAt(out);
+    assert.ok(lingerMs < 1500, `the process stayed up ${lingerMs} ms after the scaler closed`);
     assert.match(out, /\{"value":37,"active":true\}\nerror: could not query postgreSQL .*aborted/);
   });
 });

@@ -101,6 +101,12 @@ function configError(fn: () => unknown, field: string, text?: RegExp): void {
   });
 }
 
+/** When the child process said its scalers were closed (it prints "closed at <ms>"). */
+function closedAt(out: string): number {
+  const m = /closed at (\d+)/.exec(out);
+  return m ? Number(m[1]) : assert.fail(`the process never finished closing: ${out}`);
+}
+
 async function closedPort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
@@ -282,15 +288,19 @@ describe('redis-streams: the process exits after the pass', () => {
         console.log(JSON.stringify(await s.measure({ namespace: 'shop', scaledObjectName: 'consumer', triggerIndex: 0, trigger, authParams: {}, resolvedEnv: {}, now: 0, signal: AbortSignal.timeout(5000) })));
       } finally {
         await s.close();
-      }`;
+      }
+      console.log('closed at ' + Date.now());`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (out += d));
     const limit = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const exitedAt = Date.now();
     clearTimeout(limit);
     assert.equal(code, 0, `the process did not exit by itself: ${out}`);
+    const lingerMs = exitedAt - closedAt(out);
+    assert.ok(lingerMs < 1500, `the process stayed up ${lingerMs} ms after the scaler closed`);
     assert.match(out, /\{"value":37,"active":true\}/);
   });
 });

@@ -91,6 +91,12 @@ function configError(fn: () => unknown, field: string, text?: RegExp): void {
   });
 }
 
+/** When the child process said its scalers were closed (it prints "closed at <ms>"). */
+function closedAt(out: string): number {
+  const m = /closed at (\d+)/.exec(out);
+  return m ? Number(m[1]) : assert.fail(`the process never finished closing: ${out}`);
+}
+
 /** A port on 127.0.0.1 nothing listens on. */
 async function closedPort(): Promise<number> {
   const srv = net.createServer();
@@ -301,7 +307,7 @@ describe('redis: the process exits after the pass', () => {
   const registry = new URL('../../src/scalers/registry.ts', import.meta.url).href;
 
   /** Measures once in a fresh Node process, closes the scaler, and waits for that process to end by itself. */
-  async function inChild(metadata: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string; ms: number }> {
+  async function inChild(metadata: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string; lingerMs: number }> {
     const script = `
       import { createScaler } from ${JSON.stringify(registry)};
       const trigger = { type: 'redis', metadata: ${JSON.stringify(metadata)} };
@@ -313,22 +319,24 @@ describe('redis: the process exits after the pass', () => {
         console.log('error: ' + e.message);
       } finally {
         await s.close();
-      }`;
-    const t0 = Date.now();
+      }
+      console.log('closed at ' + Date.now());`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (out += d));
     const limit = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const exitedAt = Date.now();
     clearTimeout(limit);
-    return { code, out, ms: Date.now() - t0 };
+    return { code, out, lingerMs: exitedAt - closedAt(out) };
   }
 
   it('after a successful measurement', async () => {
     const list = await pushed('child', 37);
     const r = await inChild({ address: ADDRESS, listName: list }, 5000);
     assert.equal(r.code, 0, `the process did not exit by itself: ${r.out}`);
+    assert.ok(r.lingerMs < 1500, `the process stayed up ${r.lingerMs} ms after the scaler closed`);
     assert.match(r.out, /\{"value":37,"active":true\}/);
   });
 
@@ -340,6 +348,7 @@ describe('redis: the process exits after the pass', () => {
     try {
       const r = await inChild({ address: `127.0.0.1:${port}`, listName: 'q' }, 300);
       assert.equal(r.code, 0, `the process did not exit by itself: ${r.out}`);
+      assert.ok(r.lingerMs < 1500, `the process stayed up ${r.lingerMs} ms after the scaler closed`);
       assert.match(r.out, /error: .*redis at 127\.0\.0\.1:\d+.*: aborted/);
     } finally {
       for (const sock of held) sock.destroy();
