@@ -6,6 +6,7 @@ import schema from '../../schemas/scalers/mysql.schema.json' with { type: 'json'
 import { redact } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { abortable, errorText } from './abort.ts';
 
 interface MysqlParams {
   query: string;
@@ -305,40 +306,4 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return `"${v.length > 64 ? `${v.slice(0, 64)}…` : v}"`;
   if (v instanceof Date) return 'a date';
   return Buffer.isBuffer(v) ? 'binary data' : `a ${typeof v}`;
-}
-
-function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
-}
-
-/** Settles with `work`, or rejects at once when `signal` aborts (after `cancel` released the resources). */
-function abortable<T>(work: Promise<T>, signal: AbortSignal, cancel: () => void): Promise<T> {
-  const aborted = (): Error => {
-    const r: unknown = signal.reason;
-    return new Error(`aborted (${r instanceof Error ? r.message : r === undefined ? 'signal' : String(r)})`);
-  };
-  if (signal.aborted) {
-    work.catch(() => {});
-    cancel();
-    return Promise.reject(aborted());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      cancel();
-      reject(aborted());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

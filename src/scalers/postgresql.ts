@@ -10,6 +10,7 @@ import schema from '../../schemas/scalers/postgresql.schema.json' with { type: '
 import { redact } from './http.ts';
 import { metricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { abortable, errorText } from './abort.ts';
 
 type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 const SSL_MODES: readonly string[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
@@ -409,40 +410,4 @@ class PgConnection {
   #text(message: string): string {
     return redact(message, this.#secrets);
   }
-}
-
-function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
-}
-
-/** Settles with `work`, or rejects at once when `signal` aborts (after `cancel` released the resources). */
-function abortable<T>(work: Promise<T>, signal: AbortSignal, cancel: () => void): Promise<T> {
-  const aborted = (): Error => {
-    const r: unknown = signal.reason;
-    return new Error(`aborted (${r instanceof Error ? r.message : r === undefined ? 'signal' : String(r)})`);
-  };
-  if (signal.aborted) {
-    work.catch(() => {});
-    cancel();
-    return Promise.reject(aborted());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      cancel();
-      reject(aborted());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

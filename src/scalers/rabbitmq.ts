@@ -8,6 +8,7 @@ import schema from '../../schemas/scalers/rabbitmq.schema.json' with { type: 'js
 import { describeUrl, HttpClient, httpTimeoutMs, redact } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { abortable } from './abort.ts';
 
 type Mode = 'QueueLength' | 'MessageRate' | 'DeliverGetRate' | 'PublishedToDeliveredRatio' | 'ExpectedQueueConsumptionTime';
 
@@ -269,8 +270,8 @@ function amqpSource(p: RabbitParams, tls: TlsMaterial | undefined, connectionNam
 
   return {
     async read(signal) {
-      const ch = await untilAborted(open(signal), signal);
-      const q = await untilAborted(ch.checkQueue(p.queueName), signal);
+      const ch = await abortable(open(signal), signal);
+      const q = await abortable(ch.checkQueue(p.queueName), signal);
       // declare-ok counts ready messages only; AMQP has no rates
       return { messages: q.messageCount, publishRate: 0, deliverRate: 0 };
     },
@@ -429,29 +430,6 @@ function goQueryEscape(s: string): string {
     .replace(/%20/g, '+');
 }
 
-/** Rejects with the signal's reason when it aborts first; `work` keeps running but its outcome is handled. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return new Error(`aborted (${r instanceof Error ? r.message : r === undefined ? 'signal' : String(r)})`);
-}
 
 /** The value if `p` fulfils within ms, else undefined; never rejects and leaves no timer behind. */
 async function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

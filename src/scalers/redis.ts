@@ -9,6 +9,7 @@ import schema from '../../schemas/scalers/redis.schema.json' with { type: 'json'
 import { redact } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema, type ParamSources } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { abortable, errorText } from './abort.ts';
 
 /** The connection parameters KEDA's redisConnectionInfo reads, after aliases are folded in. */
 export interface RedisConnectionParams {
@@ -275,40 +276,4 @@ export class RedisConnection {
 
 function isReplyError(err: unknown): boolean {
   return err instanceof Error && err.name === 'ReplyError';
-}
-
-function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
-}
-
-/** Settles with `work`, or rejects at once when `signal` aborts (after `cancel` released the resources). */
-function abortable<T>(work: Promise<T>, signal: AbortSignal, cancel: () => void): Promise<T> {
-  const aborted = (): Error => {
-    const r: unknown = signal.reason;
-    return new Error(`aborted (${r instanceof Error ? r.message : r === undefined ? 'signal' : String(r)})`);
-  };
-  if (signal.aborted) {
-    work.catch(() => {});
-    cancel();
-    return Promise.reject(aborted());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      cancel();
-      reject(aborted());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -1,0 +1,39 @@
+// Shared by the scalers that hold a client connection: a measurement must end when the pass's signal
+// aborts, even if the client library itself ignores signals, and error text keeps the driver's code.
+
+/** Settles with `work`, or rejects at once when `signal` aborts (after `cancel` released the resources). */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal, cancel: () => void = () => {}): Promise<T> {
+  const aborted = (): Error => {
+    const r: unknown = signal.reason;
+    return new Error(`aborted (${r instanceof Error ? r.message : r === undefined ? 'signal' : String(r)})`);
+  };
+  if (signal.aborted) {
+    work.catch(() => {});
+    cancel();
+    return Promise.reject(aborted());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      cancel();
+      reject(aborted());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** An error's message, prefixed with its driver code (ECONNREFUSED, ER_ACCESS_DENIED_ERROR...) when the message lacks it. */
+export function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+}
