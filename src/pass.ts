@@ -8,6 +8,7 @@ import { createEvent } from './kube/events.ts';
 import { checkSpec } from './scaledobject-spec.ts';
 import { isDue, ownedBy } from './scaling/due.ts';
 import { decide } from './scaling/decide.ts';
+import { readAnnotations } from './scaling/annotations.ts';
 import type { Decision, DecisionEvent, ScaledObjectStatus, TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
 import { createScaler } from './scalers/registry.ts';
 import type { Scaler } from './scalers/types.ts';
@@ -71,15 +72,6 @@ export interface PassReport {
   objects: ObjectReport[];
   requests: Record<string, number>;
   denied: string[];
-}
-
-const PAUSE_ANNOTATIONS = ['autoscaling.keda.sh/paused-replicas', 'autoscaling.keda.sh/paused'];
-
-function fullyPaused(ann: Record<string, string>): boolean {
-  if ('autoscaling.keda.sh/paused-replicas' in ann) return true;
-  const v = ann['autoscaling.keda.sh/paused'];
-  // Go ParseBool: anything but a false spelling counts as true
-  return v !== undefined && !['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v);
 }
 
 /** Run fn over items with at most `limit` in flight. */
@@ -173,9 +165,11 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         throw e;
       }
 
-      const paused = fullyPaused(annotations);
+      // a fully paused object is not measured at all, as KEDA stops its loop
+      const paused = readAnnotations(annotations).fullPause !== undefined;
       const measurements: TriggerMeasurement[] = paused ? [] : await measureAll(so, target, report);
-      const needsReady = measurements.some((m) => m.metricType === 'Value') || so.spec.fallback !== undefined;
+      // only Value targets (and their fallback values) divide by ready pods: one pod LIST, only for them
+      const needsReady = measurements.some((m) => m.metricType === 'Value');
       const readyReplicas = needsReady && scale.selector && !paused ? await countReadyPods(rest, ns, scale.selector, deadline) : 0;
 
       const decision: Decision = decide({
@@ -344,4 +338,3 @@ function reportTotals(rec: Recorder, objects: ScaledObject[]): void {
   for (const [type, n] of perType) rec.recordTriggerTotals(type, n);
 }
 
-export { PAUSE_ANNOTATIONS };

@@ -168,6 +168,28 @@ describe('scale pass', () => {
     assert.match(p.stderr, /"failedObjects"/);
   });
 
+  it('a paused-replicas annotation sets the replicas, pauses, and stops measuring the triggers', async () => {
+    const ns = await h.namespace('e2e-pause');
+    src.set(9);
+    await create(h, ns, deployment('w', 0));
+    await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1, triggers: [metricsTrigger(src.url)] },
+      { 'autoscaling.keda.sh/paused-replicas': '2' }));
+    const before = src.requests;
+    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/w`), 2);
+    assert.equal(src.requests, before, 'a paused object is not measured');
+    const so = await getSO(h, ns, 'w');
+    assert.equal(condition(so, 'Paused')?.status, 'True');
+    assert.equal(so.status?.pausedReplicaCount, 2);
+    assert.ok((await events(h, ns, 'w')).some((e) => e.reason === 'ScaledObjectPaused'));
+    // removing the annotation resumes scaling on the next pass
+    await h.admin.mergePatch(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects/w`, { metadata: { annotations: { 'autoscaling.keda.sh/paused-replicas': null } } });
+    await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(condition(await getSO(h, ns, 'w'), 'Paused')?.status, 'False');
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/w`), 4, 'ceil(9/2) = 5, limited to max(2x2, 4) = 4');
+  });
+
   it('--dry-run prints the plan and changes nothing', async () => {
     const ns = await h.namespace('e2e-dry');
     src.set(9);
