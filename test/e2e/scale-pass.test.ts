@@ -190,6 +190,26 @@ describe('scale pass', () => {
     assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/w`), 4, 'ceil(9/2) = 5, limited to max(2x2, 4) = 4');
   });
 
+  it('splits the objects between shards: each is evaluated by exactly one of them', async () => {
+    const ns = await h.namespace('e2e-shards');
+    src.set(1);
+    // 14 objects: the chance that random UIDs leave a shard empty is 2 in 16384
+    const names = Array.from({ length: 14 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+    for (const n of names) {
+      await create(h, ns, deployment(n, 0));
+      await create(h, ns, scaledObject(n, { scaleTargetRef: { name: n }, pollingInterval: 1, triggers: [metricsTrigger(src.url)] }));
+    }
+    const seen: string[][] = [];
+    for (const index of [0, 1]) {
+      // as pod i of an Indexed Job: the index comes from JOB_COMPLETION_INDEX
+      const p = await pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--shard-count', '2'], env: { JOB_COMPLETION_INDEX: String(index) } });
+      assert.equal(p.code, 0, p.stderr);
+      seen.push(p.report.objects.map((o) => o.name));
+    }
+    assert.ok(seen[0]!.length > 0 && seen[1]!.length > 0, `both shards have work: ${JSON.stringify(seen)}`);
+    assert.deepEqual([...seen[0]!, ...seen[1]!].sort(), names, 'together they cover every object exactly once');
+  });
+
   it('--dry-run prints the plan and changes nothing', async () => {
     const ns = await h.namespace('e2e-dry');
     src.set(9);
