@@ -83,6 +83,9 @@ before(async () => {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+  // the scaler asks for the value at the pass's time in whole seconds (RFC 3339, as KEDA does): a
+  // series first scraped a moment ago may not exist yet at the start of the current second
+  await new Promise((r) => setTimeout(r, 1500));
 });
 
 after(async () => {
