@@ -292,6 +292,21 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
     }));
   };
 
+  // Deployments and StatefulSets targeted by several due objects in a namespace: one LIST each
+  const perKind = new Map<string, number>();
+  for (const so of owned) {
+    if (!isDue(so.metadata.uid, so.spec?.pollingInterval ?? 30, o.dryRun ? undefined : o.lastPass, start).due) continue;
+    const ref = so.spec?.scaleTargetRef;
+    const kind = ref?.kind?.trim() || 'Deployment';
+    if ((ref?.apiVersion?.trim() || 'apps/v1') !== 'apps/v1' || (kind !== 'Deployment' && kind !== 'StatefulSet')) continue;
+    const key = `${so.metadata.namespace}/${kind === 'Deployment' ? 'deployments' : 'statefulsets'}`;
+    perKind.set(key, (perKind.get(key) ?? 0) + 1);
+  }
+  await Promise.all([...perKind].filter(([, n]) => n >= 2).map(([key]) => {
+    const [ns, resource] = key.split('/') as [string, 'deployments' | 'statefulsets'];
+    return targets.prefetch(ns, resource, deadline);
+  }));
+
   try {
     const objects = await pool(owned, Math.max(1, o.concurrency), evaluate);
     const requests = Object.fromEntries(Object.entries(rest.counts).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));

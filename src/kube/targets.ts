@@ -31,6 +31,7 @@ interface ApiResourceList { resources: { name: string; kind: string; namespaced:
 
 export class TargetResolver {
   private readonly discovery = new Map<string, Promise<ApiResourceList | undefined>>();
+  private readonly listed = new Map<string, Promise<Map<string, Scale>>>();
   private readonly rest: KubeRest;
   constructor(rest: KubeRest) {
     this.rest = rest;
@@ -72,7 +73,39 @@ export class TargetResolver {
     return { group, version, kind, resource, kindString: `${group ? group + '/' : ''}${version}.${kind}`, objectPath, scalePath: `${objectPath}/scale` };
   }
 
+  /**
+   * One LIST per namespace and kind instead of a GET of /scale per object: for Deployments and
+   * StatefulSets the scale is derived from the objects themselves (the /scale subresource of these
+   * kinds is a view of spec.replicas, status.replicas and spec.selector).
+   */
+  async prefetch(namespace: string, resource: 'deployments' | 'statefulsets', signal?: AbortSignal): Promise<void> {
+    const key = `${namespace}/${resource}`;
+    if (this.listed.has(key)) return;
+    const p = (async () => {
+      const m = new Map<string, Scale>();
+      let cont: string | undefined;
+      do {
+        const page = await this.rest.list<WorkloadList>(`/apis/apps/v1/namespaces/${namespace}/${resource}`, { query: { limit: 500, continue: cont }, signal });
+        for (const w of page.items) {
+          m.set(w.metadata.name, { specReplicas: w.spec?.replicas ?? 1, statusReplicas: w.status?.replicas ?? 0, selector: formatLabelSelector(w.spec?.selector) });
+        }
+        cont = page.metadata.continue || undefined;
+      } while (cont);
+      return m;
+    })();
+    this.listed.set(key, p);
+    await p;
+  }
+
   async readScale(t: ResolvedTarget, signal?: AbortSignal): Promise<Scale> {
+    const name = t.objectPath.split('/').pop()!;
+    const ns = t.objectPath.split('/')[5]!;
+    const listed = this.listed.get(`${ns}/${t.resource}`);
+    if (listed && t.group === 'apps') {
+      const s = (await listed).get(name);
+      if (!s) throw new TargetError(`Target resource doesn't exist (${t.kindString} ${name})`);
+      return s;
+    }
     try {
       const s = await this.rest.get<{ spec?: { replicas?: number }; status?: { replicas?: number; selector?: string } }>(t.scalePath, { signal });
       return { specReplicas: s.spec?.replicas ?? 0, statusReplicas: s.status?.replicas ?? 0, selector: s.status?.selector ?? '' };
@@ -85,6 +118,28 @@ export class TargetResolver {
   async setReplicas(t: ResolvedTarget, replicas: number): Promise<void> {
     await this.rest.mergePatch(t.scalePath, { spec: { replicas } });
   }
+}
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+interface WorkloadList {
+  items: { metadata: { name: string }; spec?: { replicas?: number; selector?: LabelSelector }; status?: { replicas?: number } }[];
+  metadata: { continue?: string };
+}
+
+/** metav1.FormatLabelSelector: the string form /scale reports in status.selector. */
+export function formatLabelSelector(sel: LabelSelector | undefined): string {
+  if (!sel) return '';
+  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => ({ key: k, text: `${k}=${v}` }));
+  for (const e of sel.matchExpressions ?? []) {
+    const values = [...(e.values ?? [])].sort().join(',');
+    const text = e.operator === 'In' ? `${e.key} in (${values})` : e.operator === 'NotIn' ? `${e.key} notin (${values})`
+      : e.operator === 'Exists' ? e.key : `!${e.key}`;
+    parts.push({ key: e.key, text });
+  }
+  return parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((p) => p.text).join(',');
 }
 
 interface PodList { items: { status?: { phase?: string; conditions?: { type: string; status: string }[] }; metadata?: { deletionTimestamp?: string } }[] }
