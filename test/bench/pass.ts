@@ -6,10 +6,17 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { harness } from '../helpers/harness.ts';
-import { asScalepass } from '../helpers/install.ts';
-import { deployment, scaledObject } from '../helpers/fixtures.ts';
-import { DIST } from '../helpers/run.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+// a fresh control plane of its own, so objects and controller work left by tests don't skew the numbers
+process.env.SCALEPASS_HARNESS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'scalepass-bench-'));
+const { harness } = await import('../helpers/harness.ts');
+const { down } = await import('../harness/src/harness.ts');
+const { asScalepass } = await import('../helpers/install.ts');
+const { deployment, scaledObject } = await import('../helpers/fixtures.ts');
+const { DIST } = await import('../helpers/run.ts');
 
 const N = Number(process.env.BENCH_OBJECTS ?? 1000);
 const run = promisify(execFile);
@@ -67,6 +74,8 @@ async function median(cmd: string[], n = 15): Promise<number> {
 const bare = await median([process.execPath, '-e', '0']);
 const version = await median([process.execPath, DIST, '--version']);
 server.close();
+await down(() => undefined);
+fs.rmSync(process.env.SCALEPASS_HARNESS_DIR, { recursive: true, force: true });
 
 console.log(`\n### Pass over ${N} ScaledObjects (metrics-api), real apiserver, as the shipped ServiceAccount\n`);
 console.log('| pass | wall (process) | pass only | peak RSS | evaluated | scaled | status writes | API requests by verb |');
