@@ -76,6 +76,27 @@ describe('scale pass', () => {
     assert.equal(replicas, 0);
   });
 
+  it('scales on a kubernetes-workload trigger: the pods of another Deployment, counted through the apiserver', async () => {
+    const ns = await h.namespace('e2e-workload');
+    // the replicaset controller creates 4 pods for it (they stay Pending without a kubelet, and count)
+    await create(h, ns, deployment('monitored', 4));
+    await create(h, ns, deployment('follower', 0));
+    await create(h, ns, scaledObject('follower', { scaleTargetRef: { name: 'follower' }, pollingInterval: 1,
+      triggers: [{ type: 'kubernetes-workload', metadata: { podSelector: 'app=monitored', value: '2' } }] }));
+    for (let i = 0; i < 50; i++) {
+      const pods = await h.admin.list<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'app=monitored' } });
+      if (pods.items.length === 4) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const p1 = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p1.report.objects[0]!.triggers[0]!.value, 4);
+    assert.equal(p1.report.objects[0]!.triggers[0]!.metricName, `s0-workload-${ns}`);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/follower`), 1);
+    await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/follower`), 2, 'ceil(4 / 2) = 2');
+    assert.deepEqual(p1.report.denied, []);
+  });
+
   it('scales a StatefulSet and a custom resource with a scale subresource', async () => {
     const ns = await h.namespace('e2e-kinds');
     const group = `${ns}.e2e.scalepass.dev`;
