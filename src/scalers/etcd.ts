@@ -13,7 +13,7 @@
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import schema from '../../schemas/scalers/etcd.schema.json' with { type: 'json' };
-import { describeUrl, redact } from './http.ts';
+import { causeText, describeUrl, reasonText, redact } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 
@@ -219,15 +219,3 @@ export function parseGoFloat(s: string): number | string {
   return v;
 }
 
-function reasonText(reason: unknown): string {
-  if (reason instanceof Error) return reason.message;
-  return reason === undefined ? 'signal' : String(reason);
-}
-
-function causeText(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  const c = cause instanceof Error ? cause : err instanceof Error ? err : undefined;
-  if (!c) return String(err);
-  const code = (c as { code?: string }).code;
-  return code && !c.message.includes(code) ? `${code}: ${c.message}` : c.message;
-}

@@ -8,6 +8,7 @@
 
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { ParamSources } from './metadata.ts';
 import { ScalerConfigError } from './types.ts';
 
 const DEFAULT_TIMEOUT_MS = 3000;
@@ -210,15 +211,31 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-function reasonText(reason: unknown): string {
+export function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   return reason === undefined ? 'signal' : String(reason);
 }
 
-function causeText(err: unknown): string {
+/** The innermost error's message with its code (ECONNREFUSED...), as fetch and undici wrap them. */
+export function causeText(err: unknown): string {
   const cause = (err as { cause?: unknown }).cause;
   const c = cause instanceof Error ? cause : err instanceof Error ? err : undefined;
   if (!c) return String(err);
   const code = (c as { code?: string }).code;
   return code && !c.message.includes(code) ? `${code}: ${c.message}` : c.message;
+}
+
+/** KEDA reads authModes then authMode, and bearerToken then token, within each source in turn. */
+export function authAliases(src: ParamSources): ParamSources {
+  const alias = (m: Record<string, string>, name: string, other: string): Record<string, string> =>
+    m[name]?.trim() || !m[other]?.trim() ? m : { ...m, [name]: m[other]! };
+  return {
+    metadata: alias(src.metadata, 'authModes', 'authMode'),
+    authParams: alias(alias(src.authParams, 'authModes', 'authMode'), 'bearerToken', 'token'),
+    resolvedEnv: src.resolvedEnv,
+  };
+}
+
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }

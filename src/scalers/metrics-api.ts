@@ -3,8 +3,8 @@
 
 import { load as loadYaml } from 'js-yaml';
 import schema from '../../schemas/scalers/metrics-api.schema.json' with { type: 'json' };
-import { authConfig, authSecrets, describeUrl, HttpClient, httpTimeoutMs, redact, type AuthParams } from './http.ts';
-import { metricName, normalizeMetricName, parseParams, type ParamSchema, type ParamSources } from './metadata.ts';
+import { authAliases, authConfig, authSecrets, basicAuth, describeUrl, HttpClient, httpTimeoutMs, redact, type AuthParams } from './http.ts';
+import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 
 type Format = 'json' | 'prometheus' | 'xml' | 'yaml';
@@ -25,7 +25,7 @@ interface MetricsApiParams extends AuthParams {
 export const createMetricsApiScaler: ScalerFactory = (ctx) => {
   const p = parseParams<MetricsApiParams>(
     schema as ParamSchema,
-    withAliases({ metadata: ctx.trigger.metadata ?? {}, authParams: ctx.authParams, resolvedEnv: ctx.resolvedEnv }),
+    authAliases({ metadata: ctx.trigger.metadata ?? {}, authParams: ctx.authParams, resolvedEnv: ctx.resolvedEnv }),
   );
   const auth = authConfig({ ...p, bearerToken: p.bearerToken ?? p.token });
   const secrets = authSecrets(auth);
@@ -58,14 +58,14 @@ export const createMetricsApiScaler: ScalerFactory = (ctx) => {
       if (p.method === 'query') url.searchParams.set(p.keyParamName || 'api_key', p.apiKey!);
       else headers[p.keyParamName || 'X-API-KEY'] = p.apiKey!;
     }
-    if (auth.modes.has('basic')) headers.Authorization = basic(p.username!, p.password ?? '');
+    if (auth.modes.has('basic')) headers.Authorization = basicAuth(p.username!, p.password ?? '');
     if (auth.modes.has('bearer')) headers.Authorization = `Bearer ${auth.params.bearerToken}`;
     const hidden = [...secrets];
     // Go's client turns credentials in the URL into basic auth unless a header is set; they never travel in the URL
     if (url.username || url.password) {
       const user = decodeURIComponent(url.username);
       const password = decodeURIComponent(url.password);
-      if (!headers.Authorization) headers.Authorization = basic(user, password);
+      if (!headers.Authorization) headers.Authorization = basicAuth(user, password);
       hidden.push(url.password, password);
       url.username = '';
       url.password = '';
@@ -99,21 +99,6 @@ export const createMetricsApiScaler: ScalerFactory = (ctx) => {
     close: () => client.close(),
   } satisfies Scaler;
 };
-
-/** KEDA reads authModes then authMode, and bearerToken then token, within each source in turn. */
-function withAliases(src: ParamSources): ParamSources {
-  const alias = (m: Record<string, string>, name: string, other: string): Record<string, string> =>
-    m[name]?.trim() || !m[other]?.trim() ? m : { ...m, [name]: m[other]! };
-  return {
-    metadata: alias(src.metadata, 'authModes', 'authMode'),
-    authParams: alias(alias(src.authParams, 'authModes', 'authMode'), 'bearerToken', 'token'),
-    resolvedEnv: src.resolvedEnv,
-  };
-}
-
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-}
 
 function extract(body: string, format: Format, location: string, jsonPath: JsonPath | undefined): number {
   switch (format) {

@@ -2,8 +2,8 @@
 // single series it returns is the metric.
 
 import schema from '../../schemas/scalers/prometheus.schema.json' with { type: 'json' };
-import { authConfig, authSecrets, describeUrl, HttpClient, httpTimeoutMs, redact, type AuthParams } from './http.ts';
-import { metricName, parseParams, type ParamSchema, type ParamSources } from './metadata.ts';
+import { authAliases, authConfig, authSecrets, basicAuth, describeUrl, HttpClient, httpTimeoutMs, redact, type AuthParams } from './http.ts';
+import { metricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 
 interface PrometheusParams extends AuthParams {
@@ -23,7 +23,7 @@ interface PrometheusParams extends AuthParams {
 export const createPrometheusScaler: ScalerFactory = (ctx) => {
   const p = parseParams<PrometheusParams>(
     schema as ParamSchema,
-    withAliases({ metadata: ctx.trigger.metadata ?? {}, authParams: ctx.authParams, resolvedEnv: ctx.resolvedEnv }),
+    authAliases({ metadata: ctx.trigger.metadata ?? {}, authParams: ctx.authParams, resolvedEnv: ctx.resolvedEnv }),
   );
   if (p.threshold === undefined && !ctx.asMetricSource) {
     throw new ScalerConfigError('threshold', 'missing required parameter "threshold" in [metadata]');
@@ -53,14 +53,14 @@ export const createPrometheusScaler: ScalerFactory = (ctx) => {
   for (const [name, value] of customHeaders) headers[name] = value;
   if (p.cortexOrgID && !headerSet('X-Scope-OrgID')) headers['X-Scope-OrgID'] = p.cortexOrgID;
   if (auth.modes.has('bearer')) headers.Authorization = `Bearer ${p.bearerToken}`;
-  else if (auth.modes.has('basic')) headers.Authorization = basic(p.username!, p.password ?? '');
+  else if (auth.modes.has('basic')) headers.Authorization = basicAuth(p.username!, p.password ?? '');
   else if (auth.modes.has('custom')) headers[p.customAuthHeader!] = p.customAuthValue!;
   const secrets = authSecrets(auth);
   // Go's client turns credentials in the URL into basic auth unless a header is set; they never travel in the URL
   if (server.username || server.password) {
     const user = unescape(server.username);
     const password = unescape(server.password);
-    if (!headerSet('Authorization')) headers.Authorization = basic(user, password);
+    if (!headerSet('Authorization')) headers.Authorization = basicAuth(user, password);
     secrets.push(server.password, password);
     server.username = '';
     server.password = '';
@@ -155,21 +155,6 @@ function keyValues(field: string, text: string | undefined): Array<[string, stri
     out.push([kv[0]!.trim(), kv[1]!.trim()]);
   }
   return out;
-}
-
-/** KEDA reads authModes then authMode, and bearerToken then token, within each source in turn. */
-function withAliases(src: ParamSources): ParamSources {
-  const alias = (m: Record<string, string>, name: string, other: string): Record<string, string> =>
-    m[name]?.trim() || !m[other]?.trim() ? m : { ...m, [name]: m[other]! };
-  return {
-    metadata: alias(src.metadata, 'authModes', 'authMode'),
-    authParams: alias(alias(src.authParams, 'authModes', 'authMode'), 'bearerToken', 'token'),
-    resolvedEnv: src.resolvedEnv,
-  };
-}
-
-function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 function unescape(s: string): string {

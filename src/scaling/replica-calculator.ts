@@ -35,10 +35,6 @@ export interface Proposal {
 
 export type ProposalOrError = Proposal | { error: string };
 
-function ratioText(ratio: number): string {
-  return Number.isFinite(ratio) ? formatNumber(ratio) : 'undefined';
-}
-
 /**
  * AverageValue: compares the sum against target × the pods that exist (/scale status.replicas);
  * outside the tolerance it asks for ceil(sum / target).

@@ -11,7 +11,7 @@ import amqp from 'amqplib';
 import { harness, type Harness } from '../helpers/harness.ts';
 import { asScalepass } from '../helpers/install.ts';
 import { ensureRabbitMqManagement } from '../harness/src/services.ts';
-import { create, deployment, scaledObject, specReplicas, pass, getSO, events, type PassJson } from '../helpers/fixtures.ts';
+import { create, deployment, scaledObject, specReplicas, pass, getSO, events } from '../helpers/fixtures.ts';
 import type { RunResult } from '../helpers/run.ts';
 
 const id = crypto.randomBytes(4).toString('hex');
