@@ -5,7 +5,7 @@ import { listScaledObjects, type ScaledObject } from './kube/scaledobjects.ts';
 import { TargetResolver, TargetError, countReadyPods, countPods, type ResolvedTarget, type Scale } from './kube/targets.ts';
 import { statusChanged, writeStatus } from './kube/status.ts';
 import { createEvent } from './kube/events.ts';
-import { checkSpec } from './scaledobject-spec.ts';
+import { specSchemaError } from './scaledobject-spec.ts';
 import { isDue, ownedBy } from './scaling/due.ts';
 import { decide } from './scaling/decide.ts';
 import { readAnnotations } from './scaling/annotations.ts';
@@ -151,7 +151,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
     };
 
     try {
-      const specError = checkSpec(so.spec);
+      const specError = specSchemaError(so.spec);
       if (specError) return await checkFailed(`ScaledObject ${ns}/${name}: ${specError}`);
 
       let target: ResolvedTarget;

@@ -16,7 +16,7 @@ function where(e: ErrorObject): string {
 }
 
 /** undefined when valid, else one line naming the field and the rule */
-export function checkSpec(spec: unknown): string | undefined {
+export function specSchemaError(spec: unknown): string | undefined {
   if (validate(spec)) return undefined;
   const e = validate.errors![0]!;
   const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
