@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
 import type { MetricType } from '../../src/scaling/types.ts';
+import { scalerFactory } from '../helpers/scalers.ts';
 
 interface Seen {
   path: string;
@@ -24,7 +25,8 @@ interface Seen {
 }
 
 const seen: Seen[] = [];
-const open: Scaler[] = [];
+const factory = scalerFactory('metrics-api', { scaledObjectName: 'web', metadata: () => ({ targetValue: '5' }) });
+const { read, open } = factory;
 let base = '';
 let hanging: http.ServerResponse[] = [];
 
@@ -146,18 +148,7 @@ after(async () => {
 });
 
 function scaler(metadata: Record<string, string>, authParams: Record<string, string> = {}, metricType?: MetricType): Scaler {
-  const s = createScaler({
-    namespace: 'shop', scaledObjectName: 'web', triggerIndex: 0,
-    trigger: { type: 'metrics-api', metadata: { targetValue: '5', ...metadata }, ...(metricType ? { metricType } : {}) },
-    authParams, resolvedEnv: {},
-  });
-  open.push(s);
-  return s;
-}
-
-function read(s: Scaler, signal: AbortSignal = new AbortController().signal) {
-  const ctx = { namespace: 'shop', scaledObjectName: 'web', triggerIndex: 0, trigger: { type: 'metrics-api', metadata: {} }, authParams: {}, resolvedEnv: {}, now: 0, signal } satisfies ScalerContext;
-  return s.measure(ctx);
+  return factory.scaler(metadata, { authParams, metricType });
 }
 
 function lastSeen(path: string): Seen {

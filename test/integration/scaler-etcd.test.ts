@@ -14,9 +14,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
 import { harness } from '../helpers/harness.ts';
+import { rejection, scalerFactory, type ScalerOptions } from '../helpers/scalers.ts';
 import { freePorts } from '../harness/src/ports.ts';
 
 const ETCD_BIN = fileURLToPath(new URL('../harness/bin/etcd', import.meta.url));
@@ -114,7 +114,7 @@ async function startEtcd(name: string, tls?: { dir: string; ca: string; cert: st
 // ---------------------------------------------------------------------------------------------------
 
 let endpoint = '';
-const open: Scaler[] = [];
+const { scaler, read, open } = scalerFactory('etcd', { metadata: () => ({ endpoints: new URL(endpoint).host, value: '5' }), readTimeoutMs: 10_000 });
 const holders: Server[] = [];
 const held: Socket[] = [];
 
@@ -130,36 +130,8 @@ after(async () => {
   if (endpoint) await deletePrefix(endpoint, PREFIX);
 });
 
-interface Opts {
-  authParams?: Record<string, string>;
-  resolvedEnv?: Record<string, string>;
-  triggerIndex?: number;
-}
-
-function scaler(metadata: Record<string, string>, o: Opts = {}): Scaler {
-  const hostPort = new URL(endpoint).host;
-  const s = createScaler({
-    namespace: 'shop', scaledObjectName: 'worker', triggerIndex: o.triggerIndex ?? 0,
-    trigger: { type: 'etcd', metadata: { endpoints: hostPort, value: '5', ...metadata } },
-    authParams: o.authParams ?? {}, resolvedEnv: o.resolvedEnv ?? {},
-  });
-  open.push(s);
-  return s;
-}
-
-function read(s: Scaler, signal: AbortSignal = AbortSignal.timeout(10_000)) {
-  const ctx = { namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger: { type: 'etcd', metadata: {} }, authParams: {}, resolvedEnv: {}, now: 0, signal } satisfies ScalerContext;
-  return s.measure(ctx);
-}
-
-async function failure(s: Scaler, signal?: AbortSignal): Promise<{ message: string; ms: number }> {
-  const t0 = Date.now();
-  try {
-    await read(s, signal);
-  } catch (e) {
-    return { message: (e as Error).message, ms: Date.now() - t0 };
-  }
-  assert.fail('the measurement succeeded');
+function failure(s: Scaler, signal?: AbortSignal) {
+  return rejection(() => read(s, signal), 'the measurement succeeded');
 }
 
 /** A port that accepts connections and never answers. */
@@ -335,7 +307,7 @@ describe('etcd: password authentication (a throwaway etcd with auth enabled)', (
     await etcd?.stop();
   });
 
-  const on = (md: Record<string, string>, o: Opts = {}) => scaler({ endpoints: etcd.endpoint, watchKey: key, ...md }, o);
+  const on = (md: Record<string, string>, o: ScalerOptions = {}) => scaler({ endpoints: etcd.endpoint, watchKey: key, ...md }, o);
 
   it('reads the key as the user from the TriggerAuthentication', async () => {
     assert.deepEqual(await read(on({}, { authParams: { username: 'scaler', password } })), { value: 12, active: true });

@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +14,8 @@ import * as grpc from '@grpc/grpc-js';
 import { fromJSON, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { EXTERNAL_SCALER_DESCRIPTOR } from '../../src/scalers/external.ts';
 import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
+import { closedPort, rejection, scalerFactory } from '../helpers/scalers.ts';
 
 const PROTO = fileURLToPath(new URL('../../src/scalers/externalscaler.proto', import.meta.url));
 const REGISTRY = fileURLToPath(new URL('../../src/scalers/registry.ts', import.meta.url));
@@ -125,7 +125,7 @@ function makePki(): typeof pki {
 // ---------------------------------------------------------------------------------------------------
 
 const servers: grpc.Server[] = [];
-const open: Scaler[] = [];
+const { scaler, read, open } = scalerFactory('external', { metadata: () => ({ scalerAddress: address }), readTimeoutMs: 5000 });
 let address = '';
 let tlsAddress = '';
 let mtlsAddress = '';
@@ -150,50 +150,12 @@ after(async () => {
   if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
 });
 
-interface Opts {
-  authParams?: Record<string, string>;
-  resolvedEnv?: Record<string, string>;
-  triggerIndex?: number;
-  asMetricSource?: boolean;
-}
-
-function scaler(metadata: Record<string, string>, o: Opts = {}): Scaler {
-  const s = createScaler({
-    namespace: 'shop', scaledObjectName: 'worker', triggerIndex: o.triggerIndex ?? 0,
-    trigger: { type: 'external', metadata: { scalerAddress: address, ...metadata } },
-    authParams: o.authParams ?? {}, resolvedEnv: o.resolvedEnv ?? {},
-    ...(o.asMetricSource ? { asMetricSource: true } : {}),
-  });
-  open.push(s);
-  return s;
-}
-
-function read(s: Scaler, signal: AbortSignal = AbortSignal.timeout(5000)) {
-  const ctx = { namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger: { type: 'external', metadata: {} }, authParams: {}, resolvedEnv: {}, now: 0, signal } satisfies ScalerContext;
-  return s.measure(ctx);
-}
-
-async function failure(s: Scaler, signal?: AbortSignal): Promise<{ message: string; ms: number }> {
-  const t0 = Date.now();
-  try {
-    await read(s, signal);
-  } catch (e) {
-    return { message: (e as Error).message, ms: Date.now() - t0 };
-  }
-  assert.fail('the measurement succeeded');
+function failure(s: Scaler, signal?: AbortSignal) {
+  return rejection(() => read(s, signal), 'the measurement succeeded');
 }
 
 function fill(queue: string, n: number): void {
   queues.set(queue, Array.from({ length: n }, (_, i) => `job-${i}`));
-}
-
-/** A TCP port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 describe('external: value, activity, metric name and target', () => {

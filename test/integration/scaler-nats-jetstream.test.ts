@@ -13,10 +13,10 @@ import path from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { harness } from '../helpers/harness.ts';
+import { closedPort, scalerFactory } from '../helpers/scalers.ts';
 import { freePorts } from '../harness/src/ports.ts';
 import { start, stopGroup, waitFor, type Proc } from '../harness/src/proc.ts';
-import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
 
 const run = randomBytes(3).toString('hex');
 const SECRET = `s3cret-${run}`;
@@ -25,20 +25,11 @@ let monitoring = ''; // host:port, as the trigger takes it
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 const streams: string[] = [];
-const open: Scaler[] = [];
+const factory = scalerFactory('nats-jetstream', { scaledObjectName: 'events-worker', now: () => Date.now() });
+const { read, open } = factory;
 
 function scaler(metadata: Record<string, string>, authParams: Record<string, string> = {}): Scaler {
-  const s = createScaler({
-    namespace: 'shop', scaledObjectName: 'events-worker', triggerIndex: 0,
-    trigger: { type: 'nats-jetstream', metadata }, authParams, resolvedEnv: {},
-  });
-  open.push(s);
-  return s;
-}
-
-function read(s: Scaler, signal: AbortSignal = new AbortController().signal) {
-  const ctx = { namespace: 'shop', scaledObjectName: 'events-worker', triggerIndex: 0, trigger: { type: 'nats-jetstream', metadata: {} }, authParams: {}, resolvedEnv: {}, now: Date.now(), signal } satisfies ScalerContext;
-  return s.measure(ctx);
+  return factory.scaler(metadata, { authParams });
 }
 
 async function failure(s: Scaler): Promise<string> {
@@ -71,14 +62,6 @@ async function deliver(name: string, take: number, ack: number, conn: NatsConnec
     if (i++ < ack) await msg.ackAck();
   }
   assert.equal(i, take, `fetched ${i} of ${take}`);
-}
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 before(async () => {

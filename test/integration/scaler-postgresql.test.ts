@@ -11,11 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import pg from 'pg';
-import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
-import type { MetricType } from '../../src/scaling/types.ts';
+import { closedAt, closedPort, configError, rejection, scalerFactory } from '../helpers/scalers.ts';
 
 const START = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
 const run = randomBytes(4).toString('hex');
@@ -23,7 +20,7 @@ const table = `scalepass_test_${run}`;
 const SERVER = { host: '127.0.0.1', port: '5432', userName: 'root', dbName: 'test', sslmode: 'disable' };
 
 let admin: pg.Client;
-const open: Scaler[] = [];
+const { scaler, read, open } = scalerFactory('postgresql', { readTimeoutMs: 5000 });
 
 before(async () => {
   admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'root', database: 'test', connectionTimeoutMillis: 5000 });
@@ -47,65 +44,6 @@ async function queue(n: number, state = 'waiting'): Promise<void> {
 }
 
 const waiting = `SELECT count(*) FROM ${table} WHERE state = 'waiting'`;
-
-interface Options {
-  authParams?: Record<string, string>;
-  resolvedEnv?: Record<string, string>;
-  metricType?: MetricType;
-  asMetricSource?: boolean;
-}
-
-function scaler(metadata: Record<string, string>, o: Options = {}): Scaler {
-  const s = createScaler({
-    namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0,
-    trigger: { type: 'postgresql', metadata, ...(o.metricType ? { metricType: o.metricType } : {}) },
-    authParams: o.authParams ?? {}, resolvedEnv: o.resolvedEnv ?? {},
-    ...(o.asMetricSource ? { asMetricSource: true } : {}),
-  });
-  open.push(s);
-  return s;
-}
-
-function read(s: Scaler, signal: AbortSignal = AbortSignal.timeout(5000)) {
-  const ctx = {
-    namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger: { type: 'postgresql', metadata: {} },
-    authParams: {}, resolvedEnv: {}, now: 0, signal,
-  } satisfies ScalerContext;
-  return s.measure(ctx);
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ message: string; ms: number }> {
-  const t0 = Date.now();
-  try {
-    await p;
-  } catch (e) {
-    return { message: (e as Error).message, ms: Date.now() - t0 };
-  }
-  return assert.fail('expected the measurement to fail');
-}
-
-function configError(fn: () => unknown, field: string, text?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ScalerConfigError, `expected a ScalerConfigError, got ${String(e)}`);
-    assert.equal(e.field, field);
-    if (text) assert.match(e.message, text);
-    return true;
-  });
-}
-
-/** When the child process said its scalers were closed (it prints "closed at <ms>"). */
-function closedAt(out: string): number {
-  const m = /closed at (\d+)/.exec(out);
-  return m ? Number(m[1]) : assert.fail(`the process never finished closing: ${out}`);
-}
-
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 describe('postgresql: query value and activity', () => {
   it('reads 0 and is inactive while the table is empty', async () => {

@@ -15,8 +15,8 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { harness, type Harness } from '../helpers/harness.ts';
-import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import { closedPort, scalerFactory } from '../helpers/scalers.ts';
+import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
 import type { MetricType } from '../../src/scaling/types.ts';
 
 const run = randomBytes(4).toString('hex');
@@ -26,21 +26,11 @@ const GAUGE = 'scalepass_test_queue_depth';
 let h: Harness;
 let prom = '';
 let provider: MeterProvider | undefined;
-const open: Scaler[] = [];
+const factory = scalerFactory('prometheus', { scaledObjectName: 'checkout', now: () => Date.now() });
+const { read, open } = factory;
 
 function scaler(metadata: Record<string, string>, authParams: Record<string, string> = {}, opts: { metricType?: MetricType; asMetricSource?: boolean } = {}): Scaler {
-  const s = createScaler({
-    namespace: 'shop', scaledObjectName: 'checkout', triggerIndex: 0,
-    trigger: { type: 'prometheus', metadata, ...(opts.metricType ? { metricType: opts.metricType } : {}) },
-    authParams, resolvedEnv: {}, ...(opts.asMetricSource ? { asMetricSource: true } : {}),
-  });
-  open.push(s);
-  return s;
-}
-
-function read(s: Scaler, signal: AbortSignal = new AbortController().signal, now = Date.now()) {
-  const ctx = { namespace: 'shop', scaledObjectName: 'checkout', triggerIndex: 0, trigger: { type: 'prometheus', metadata: {} }, authParams: {}, resolvedEnv: {}, now, signal } satisfies ScalerContext;
-  return s.measure(ctx);
+  return factory.scaler(metadata, { authParams, ...opts });
 }
 
 async function failure(s: Scaler): Promise<string> {
@@ -51,14 +41,6 @@ async function failure(s: Scaler): Promise<string> {
   });
   assert.ok(!message.includes(SECRET), `the error shows a secret: ${message}`);
   return message;
-}
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 const query = (part: string) => `${GAUGE}{case="${run}",part="${part}"}`;

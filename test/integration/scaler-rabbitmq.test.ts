@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { harness } from '../helpers/harness.ts';
+import { closedPort, scalerFactory } from '../helpers/scalers.ts';
 import { ensureRabbitMqManagement } from '../harness/src/services.ts';
-import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
 import type { MetricType } from '../../src/scaling/types.ts';
 
 const run = randomBytes(3).toString('hex');
@@ -26,7 +26,8 @@ let conn: ChannelModel;
 let ch: Channel;
 const queues: string[] = [];
 const vhosts: string[] = [];
-const open: Scaler[] = [];
+const factory = scalerFactory('rabbitmq', { scaledObjectName: 'orders-worker', now: () => Date.now() });
+const { read, open } = factory;
 const silent: net.Server[] = [];
 
 function scaler(
@@ -34,18 +35,7 @@ function scaler(
   authParams: Record<string, string> = {},
   extra: { metricType?: MetricType; resolvedEnv?: Record<string, string>; scaledObjectName?: string } = {},
 ): Scaler {
-  const s = createScaler({
-    namespace: 'shop', scaledObjectName: extra.scaledObjectName ?? 'orders-worker', triggerIndex: 0,
-    trigger: { type: 'rabbitmq', metadata, ...(extra.metricType ? { metricType: extra.metricType } : {}) },
-    authParams, resolvedEnv: extra.resolvedEnv ?? {},
-  });
-  open.push(s);
-  return s;
-}
-
-function read(s: Scaler, signal: AbortSignal = new AbortController().signal) {
-  const ctx = { namespace: 'shop', scaledObjectName: 'orders-worker', triggerIndex: 0, trigger: { type: 'rabbitmq', metadata: {} }, authParams: {}, resolvedEnv: {}, now: Date.now(), signal } satisfies ScalerContext;
-  return s.measure(ctx);
+  return factory.scaler(metadata, { authParams, ...extra });
 }
 
 async function failure(s: Scaler, signal?: AbortSignal): Promise<string> {
@@ -100,15 +90,6 @@ async function fill(name: string, n: number, channel: Channel = ch): Promise<voi
   await channel.assertQueue(name, { durable: false });
   queues.push(name);
   for (let i = 0; i < n; i++) channel.sendToQueue(name, Buffer.from(`m${i}`));
-}
-
-/** A TCP port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /**

@@ -8,9 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
-import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
-import type { MetricType } from '../../src/scaling/types.ts';
+import { closedAt, closedPort, configError, rejection, scalerFactory } from '../helpers/scalers.ts';
 
 const ADDRESS = '127.0.0.1:6379';
 const START = 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log';
@@ -18,7 +16,7 @@ const run = randomBytes(4).toString('hex');
 
 let admin: Redis;
 const keys: string[] = [];
-const open: Scaler[] = [];
+const { scaler, read, open } = scalerFactory('redis-streams', { scaledObjectName: 'consumer', readTimeoutMs: 5000 });
 
 before(async () => {
   admin = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
@@ -56,63 +54,6 @@ async function add(stream: string, n: number): Promise<void> {
 async function take(stream: string, group: string, n: number): Promise<string[]> {
   const reply = (await admin.xreadgroup('GROUP', group, 'worker-1', 'COUNT', n, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
   return reply[0]![1].map(([id]) => id);
-}
-
-interface Options {
-  authParams?: Record<string, string>;
-  resolvedEnv?: Record<string, string>;
-  metricType?: MetricType;
-}
-
-function scaler(metadata: Record<string, string>, o: Options = {}): Scaler {
-  const s = createScaler({
-    namespace: 'shop', scaledObjectName: 'consumer', triggerIndex: 0,
-    trigger: { type: 'redis-streams', metadata, ...(o.metricType ? { metricType: o.metricType } : {}) },
-    authParams: o.authParams ?? {}, resolvedEnv: o.resolvedEnv ?? {},
-  });
-  open.push(s);
-  return s;
-}
-
-function read(s: Scaler, signal: AbortSignal = AbortSignal.timeout(5000)) {
-  const ctx = {
-    namespace: 'shop', scaledObjectName: 'consumer', triggerIndex: 0, trigger: { type: 'redis-streams', metadata: {} },
-    authParams: {}, resolvedEnv: {}, now: 0, signal,
-  } satisfies ScalerContext;
-  return s.measure(ctx);
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ message: string; ms: number }> {
-  const t0 = Date.now();
-  try {
-    await p;
-  } catch (e) {
-    return { message: (e as Error).message, ms: Date.now() - t0 };
-  }
-  return assert.fail('expected the measurement to fail');
-}
-
-function configError(fn: () => unknown, field: string, text?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ScalerConfigError, `expected a ScalerConfigError, got ${String(e)}`);
-    assert.equal(e.field, field);
-    if (text) assert.match(e.message, text);
-    return true;
-  });
-}
-
-/** When the child process said its scalers were closed (it prints "closed at <ms>"). */
-function closedAt(out: string): number {
-  const m = /closed at (\d+)/.exec(out);
-  return m ? Number(m[1]) : assert.fail(`the process never finished closing: ${out}`);
-}
-
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 describe('redis-streams: stream length (no consumerGroup)', () => {
