@@ -206,6 +206,8 @@ const CLOSE_GRACE_MS = 500;
 export class RedisConnection {
   readonly #target: RedisTarget;
   #client: Redis | undefined;
+  /** the last 'error' event of the current client: the only place ioredis puts why a socket dropped */
+  #cause: unknown;
 
   constructor(target: RedisTarget) {
     this.#target = target;
@@ -219,8 +221,12 @@ export class RedisConnection {
       return await abortable(fn(client), signal, () => this.#drop(client));
     } catch (err) {
       // a reply error leaves the connection usable; anything else (timeout, abort, lost socket) does not
-      if (!isReplyError(err)) this.#drop(client);
-      throw new Error(redact(`${what} from redis at ${t.where}: ${errorText(err)}`, t.secrets));
+      if (isReplyError(err)) throw new Error(redact(`${what} from redis at ${t.where}: ${errorText(err)}`, t.secrets));
+      this.#drop(client);
+      // with TLS 1.3 a refused client certificate arrives after connect() resolved: the command only
+      // sees "Connection is closed", the 'error' event has the reason
+      const why = signal.aborted || this.#cause === undefined ? err : this.#cause;
+      throw new Error(redact(`${what} from redis at ${t.where}: ${errorText(why)}`, t.secrets));
     }
   }
 
@@ -253,16 +259,16 @@ export class RedisConnection {
     };
     const client = new Redis(options);
     // the cause of a failed connect reaches only the 'error' event; connect() just says the connection closed
-    let cause: unknown;
+    this.#cause = undefined;
     client.on('error', (err: unknown) => {
-      cause = err;
+      this.#cause = err;
     });
     this.#client = client;
     try {
       await abortable(client.connect(), signal, () => this.#drop(client));
     } catch (err) {
       this.#drop(client);
-      const why = signal.aborted ? err : cause ?? err;
+      const why = signal.aborted ? err : this.#cause ?? err;
       throw new Error(redact(`connection to redis at ${t.where} failed: ${errorText(why)}`, t.secrets));
     }
     return client;
