@@ -1,5 +1,6 @@
 // Creating, measuring and failing scalers in the integration tests of each trigger type, outside a pass.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { createScaler } from '../../src/scalers/registry.ts';
 import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
@@ -83,6 +84,33 @@ export function configError(fn: () => unknown, field: string, text?: RegExp): vo
     assert.equal(e.field, field);
     if (text) assert.match(e.message, text);
     return true;
+  });
+}
+
+export interface ScriptRun {
+  /** exit code; null when it was still running after the time limit and had to be killed */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr interleaved as they arrived */
+  out: string;
+  exitedAt: number;
+}
+
+/** Runs an ES module script in a fresh Node process, as a pass would, and waits for it to exit on its own. */
+export function runScript(script: string, limitMs = 10_000): Promise<ScriptRun> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const r: ScriptRun = { code: null, stdout: '', stderr: '', out: '', exitedAt: 0 };
+  child.stdout.on('data', (d: Buffer) => { r.stdout += d; r.out += d; });
+  child.stderr.on('data', (d: Buffer) => { r.stderr += d; r.out += d; });
+  return new Promise((resolve) => {
+    const limit = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    child.on('exit', (c, signal) => {
+      clearTimeout(limit);
+      r.code = signal === 'SIGKILL' ? null : c;
+      r.exitedAt = Date.now();
+      resolve(r);
+    });
   });
 }
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
 import { harness } from '../helpers/harness.ts';
-import { rejection, scalerFactory, type ScalerOptions } from '../helpers/scalers.ts';
+import { rejection, scalerFactory, type ScalerOptions, runScript } from '../helpers/scalers.ts';
 import { freePorts } from '../harness/src/ports.ts';
 
 const ETCD_BIN = fileURLToPath(new URL('../harness/bin/etcd', import.meta.url));
@@ -431,21 +431,7 @@ describe('etcd: the run ends', () => {
       await s.close();
       console.log(JSON.stringify(r));
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const code = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 10_000);
-      child.on('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, stdout: out, stderr: err } = await runScript(script);
     assert.notEqual(code, null, `the process was still running 10 s after close(); stderr: ${err}`);
     assert.equal(code, 0, err);
     assert.deepEqual(JSON.parse(out), { value: 3, active: true });

@@ -5,7 +5,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { fromJSON, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { EXTERNAL_SCALER_DESCRIPTOR } from '../../src/scalers/external.ts';
 import { createScaler } from '../../src/scalers/registry.ts';
 import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
-import { closedPort, rejection, scalerFactory } from '../helpers/scalers.ts';
+import { closedPort, rejection, scalerFactory, runScript } from '../helpers/scalers.ts';
 
 const PROTO = fileURLToPath(new URL('../../src/scalers/externalscaler.proto', import.meta.url));
 const REGISTRY = fileURLToPath(new URL('../../src/scalers/registry.ts', import.meta.url));
@@ -407,21 +407,7 @@ describe('external: the run ends', () => {
       await s.close();
       console.log(JSON.stringify(r));
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const code = await new Promise<number | null>((resolve) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(null);
-      }, 10_000);
-      child.on('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, stdout: out, stderr: err } = await runScript(script);
     assert.notEqual(code, null, `the process was still running 10 s after close(); stderr: ${err}`);
     assert.equal(code, 0, err);
     assert.deepEqual(JSON.parse(out), { value: 3, active: true });

@@ -4,10 +4,9 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { closedAt, closedPort, configError, rejection, scalerFactory } from '../helpers/scalers.ts';
+import { closedAt, closedPort, configError, rejection, scalerFactory, runScript } from '../helpers/scalers.ts';
 
 const START = 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd';
 const run = randomBytes(4).toString('hex');
@@ -241,14 +240,7 @@ describe('mysql: the process exits after the pass', () => {
         }
       }
       console.log('closed at ' + Date.now());`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    const limit = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    const exitedAt = Date.now();
-    clearTimeout(limit);
+    const { code, out, exitedAt } = await runScript(script);
     assert.equal(code, 0, `the process did not exit by itself: ${out}`);
     const lingerMs = exitedAt - closedAt(out);
     assert.ok(lingerMs < 1500, `the process stayed up ${lingerMs} ms after the scaler closed`);

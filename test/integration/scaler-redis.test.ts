@@ -4,11 +4,10 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
-import { closedAt, closedPort, configError, rejection, scalerFactory } from '../helpers/scalers.ts';
+import { closedAt, closedPort, configError, rejection, scalerFactory, runScript } from '../helpers/scalers.ts';
 
 const ADDRESS = '127.0.0.1:6379';
 const START = 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log';
@@ -260,14 +259,7 @@ describe('redis: the process exits after the pass', () => {
         await s.close();
       }
       console.log('closed at ' + Date.now());`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    const limit = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    const exitedAt = Date.now();
-    clearTimeout(limit);
+    const { code, out, exitedAt } = await runScript(script);
     return { code, out, lingerMs: exitedAt - closedAt(out) };
   }
 
