@@ -4,17 +4,15 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { createScaler } from '../../src/scalers/registry.ts';
 import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
 import type { MetricType } from '../../src/scaling/types.ts';
+import { makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { scalerFactory } from '../helpers/scalers.ts';
 
 interface Seen {
@@ -95,32 +93,9 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
 
 const server = http.createServer(handler);
 let tlsDir = '';
-let pki: { ca: string; serverKey: string; serverCert: string; clientKey: string; clientCert: string } | undefined;
+let pki: TestPki | undefined;
 let mtlsServer: https.Server | undefined;
 let mtlsBase = '';
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with the openssl CLI. */
-function makePki(): typeof pki {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  tlsDir = mkdtempSync(join(tmpdir(), 'metrics-api-tls-'));
-  const f = (name: string) => join(tlsDir, name);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  ssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=metrics-api-test-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  for (const [who, ext] of [['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'], ['client', 'extendedKeyUsage=clientAuth']] as const) {
-    writeFileSync(f(`${who}.ext`), `${ext}\n`);
-    ssl('req', ...ec, '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`), '-subj', `/CN=${who === 'server' ? '127.0.0.1' : 'scalepass-client'}`);
-    ssl('x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial',
-      '-out', f(`${who}.crt`), '-days', '2', '-extfile', f(`${who}.ext`));
-  }
-  const r = (name: string) => readFileSync(f(name), 'utf8');
-  return { ca: r('ca.crt'), serverKey: r('server.key'), serverCert: r('server.crt'), clientKey: r('client.key'), clientCert: r('client.crt') };
-}
 
 async function listen(s: http.Server | https.Server): Promise<number> {
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
@@ -129,7 +104,8 @@ async function listen(s: http.Server | https.Server): Promise<number> {
 
 before(async () => {
   base = `http://127.0.0.1:${await listen(server)}`;
-  pki = makePki();
+  pki = makeTestPki('metrics-api-tls');
+  tlsDir = pki.dir;
   if (pki) {
     mtlsServer = https.createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true, rejectUnauthorized: true }, handler);
     mtlsBase = `https://127.0.0.1:${await listen(mtlsServer)}`;

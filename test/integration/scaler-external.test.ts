@@ -5,16 +5,14 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { fromJSON, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { EXTERNAL_SCALER_DESCRIPTOR } from '../../src/scalers/external.ts';
 import { createScaler } from '../../src/scalers/registry.ts';
 import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
+import { makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { closedPort, rejection, scalerFactory, runScript } from '../helpers/scalers.ts';
 
 const PROTO = fileURLToPath(new URL('../../src/scalers/externalscaler.proto', import.meta.url));
@@ -103,24 +101,7 @@ async function serve(creds: grpc.ServerCredentials): Promise<{ server: grpc.Serv
 // TLS material: a CA, a server certificate for 127.0.0.1, a client certificate
 
 let tlsDir = '';
-let pki: { ca: string; serverKey: string; serverCert: string; clientKey: string; clientCert: string };
-
-function makePki(): typeof pki {
-  tlsDir = mkdtempSync(join(tmpdir(), 'external-scaler-tls-'));
-  const f = (name: string) => join(tlsDir, name);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  ssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=external-scaler-test-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  for (const [who, ext] of [['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'], ['client', 'extendedKeyUsage=clientAuth']] as const) {
-    writeFileSync(f(`${who}.ext`), `${ext}\n`);
-    ssl('req', ...ec, '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`), '-subj', `/CN=${who === 'server' ? '127.0.0.1' : 'scalepass-client'}`);
-    ssl('x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial',
-      '-out', f(`${who}.crt`), '-days', '2', '-extfile', f(`${who}.ext`));
-  }
-  const r = (name: string) => readFileSync(f(name), 'utf8');
-  return { ca: r('ca.crt'), serverKey: r('server.key'), serverCert: r('server.crt'), clientKey: r('client.key'), clientCert: r('client.crt') };
-}
+let pki: TestPki;
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -134,7 +115,8 @@ before(async () => {
   const plain = await serve(grpc.ServerCredentials.createInsecure());
   address = plain.address;
   servers.push(plain.server);
-  pki = makePki();
+  pki = makeTestPki('external-scaler-tls');
+  tlsDir = pki.dir;
   const tls = await serve(grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(pki.serverKey), cert_chain: Buffer.from(pki.serverCert) }], false));
   tlsAddress = tls.address;
   servers.push(tls.server);

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { makeCa, makeTestPki } from '../helpers/pki.ts';
 import { closedPort, configError, rejection, scalerFactory } from '../helpers/scalers.ts';
 
 const REDIS_BIN = 'redis-server';
@@ -28,28 +29,11 @@ interface Pki {
 }
 
 function makePki(): Pki {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-  } catch {
-    assert.fail('the openssl CLI is required to make certificates (bash test/harness/install-system.sh installs it)');
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'redis-tls-pki-'));
-  const f = (name: string) => join(dir, name);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  for (const ca of ['ca', 'other-ca']) {
-    ssl('req', '-x509', ...ec, '-keyout', f(`${ca}.key`), '-out', f(`${ca}.crt`), '-days', '2', '-subj', `/CN=redis-tls-test-${ca}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  }
-  for (const [who, ext] of [['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'], ['client', 'extendedKeyUsage=clientAuth']] as const) {
-    writeFileSync(f(`${who}.ext`), `${ext}\n`);
-    ssl('req', ...ec, '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`), '-subj', `/CN=${who === 'server' ? '127.0.0.1' : 'scalepass-client'}`);
-    ssl('x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial',
-      '-out', f(`${who}.crt`), '-days', '2', '-extfile', f(`${who}.ext`));
-  }
-  ssl('pkcs8', '-topk8', '-in', f('client.key'), '-out', f('client-enc.key'), '-passout', `pass:${keyPassword}`, '-v2', 'aes-256-cbc');
-  const r = (name: string) => readFileSync(f(name), 'utf8');
-  return { dir, ca: r('ca.crt'), otherCa: r('other-ca.crt'), cert: r('client.crt'), key: r('client.key'), encryptedKey: r('client-enc.key') };
+  const p = makeTestPki('redis-tls-pki');
+  makeCa(p, 'other-ca', 'redis-tls-test-other-ca');
+  p.openssl('pkcs8', '-topk8', '-in', p.file('client.key'), '-out', p.file('client-enc.key'), '-passout', `pass:${keyPassword}`, '-v2', 'aes-256-cbc');
+  const r = (name: string) => readFileSync(p.file(name), 'utf8');
+  return { dir: p.dir, ca: p.ca, otherCa: r('other-ca.crt'), cert: p.clientCert, key: p.clientKey, encryptedKey: r('client-enc.key') };
 }
 
 // ---------------------------------------------------------------------------------------------------
