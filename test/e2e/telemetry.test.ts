@@ -11,6 +11,7 @@ import { startMetricsServer, type MetricsServer } from '../helpers/metrics-serve
 import { create, deployment, scaledObject, specReplicas, pass } from '../helpers/fixtures.ts';
 import { runScalepass } from '../helpers/run.ts';
 import type { MetricPoint } from '../helpers/otlp-file.ts';
+import { closedPort } from '../helpers/scalers.ts';
 
 const SEED_NAMES = [
   'keda.build.info', 'keda.scaler.active', 'keda.scaler.metrics.value', 'keda.scaler.metrics.latency',
@@ -19,13 +20,6 @@ const SEED_NAMES = [
 ];
 const SCALER_KEYS = ['metric', 'namespace', 'scaledObject', 'scaler', 'scalerIndex'];
 
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('telemetry through the real collector', () => {
   let h: Harness;

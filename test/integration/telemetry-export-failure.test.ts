@@ -8,6 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { createTelemetry, formatFlushResult, shardInstanceId, type FlushResult } from '../../src/telemetry/provider.ts';
+import { closedPort } from '../helpers/scalers.ts';
 
 const FLUSH_TIMEOUT_MS = 1500;
 const SLACK_MS = 1000;
@@ -32,15 +33,6 @@ async function flushTo(url: string): Promise<{ result: FlushResult; elapsedMs: n
   return { result, elapsedMs: performance.now() - started };
 }
 
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function listen(server: net.Server): Promise<number> {
   server.listen(0, '127.0.0.1');
