@@ -2,19 +2,26 @@
 // Errors are values on the object they concern; one broken ScaledObject never stops the others.
 import type { KubeRest } from './kube/rest.ts';
 import { listScaledObjects, type ScaledObject } from './kube/scaledobjects.ts';
-import { TargetResolver, TargetError, countReadyPods, countPods, type ResolvedTarget, type Scale } from './kube/targets.ts';
+import { TargetResolver, TargetError, ScaleConflict, countReadyPods, type ResolvedTarget, type Scale } from './kube/targets.ts';
 import { statusChanged, writeStatus } from './kube/status.ts';
 import { createEvent } from './kube/events.ts';
 import { specSchemaError } from './scaledobject-spec.ts';
 import { isDue, ownedBy } from './scaling/due.ts';
 import { decide } from './scaling/decide.ts';
+import { eventsAfterFailedScale } from './scaling/events.ts';
 import { readAnnotations } from './scaling/annotations.ts';
-import type { Decision, DecisionEvent, ScaledObjectStatus, TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
-import { createScaler } from './scalers/registry.ts';
+import type { Decision, DecisionEvent, ScaledObjectStatus, TriggerMeasurement } from './scaling/types.ts';
 import type { Scaler } from './scalers/types.ts';
-import type { Recorder, TriggerRef } from './telemetry/recorder.ts';
+import type { Recorder } from './telemetry/recorder.ts';
 import type { Logger } from './log.ts';
-import { resolveTriggerInputs, AuthCache } from './auth/resolve.ts';
+import { AuthCache } from './auth/resolve.ts';
+import { pool, Semaphore } from './limit.ts';
+import { measureTriggers, message, triggerRef, type MeasureDeps, type TriggerReport } from './measure.ts';
+
+export type { TriggerReport };
+
+/** A /scale write that met a newer target this many times in a row gives up for this pass. */
+const SCALE_ATTEMPTS = 3;
 
 export interface PassOptions {
   namespaces: string[];
@@ -31,20 +38,6 @@ export interface PassOptions {
   lastPass?: number;
   /** events' reportingInstance */
   instance: string;
-}
-
-export interface TriggerReport {
-  index: number;
-  name?: string;
-  type: string;
-  metricName: string;
-  metricType: string;
-  target: number;
-  activationTarget: number;
-  value?: number;
-  active?: boolean;
-  error?: string;
-  latencyMs: number;
 }
 
 export interface ObjectReport {
@@ -74,24 +67,6 @@ export interface PassReport {
   denied: string[];
 }
 
-/** Run fn over items with at most `limit` in flight. */
-async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: PassOptions, now: () => number = Date.now): Promise<PassReport> {
   const start = now();
   // requests are reported per pass, without what the run did before (lease, Job lookup)
@@ -99,8 +74,11 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   const deniedBefore = rest.denied.length;
   const deadline = AbortSignal.timeout(o.passDeadlineMs);
   const targets = new TargetResolver(rest);
-  const auth = new AuthCache(rest);
   const scalers: Scaler[] = [];
+  const measuring: MeasureDeps = {
+    rest, auth: new AuthCache(rest), rec, slots: new Semaphore(o.concurrency), deadline, triggerTimeoutMs: o.triggerTimeoutMs,
+    remainingMs: () => o.passDeadlineMs - (now() - start), now, scalers,
+  };
 
   const all = await listScaledObjects(rest, o.namespaces, o.labelSelector);
   const owned = all.filter((so) => ownedBy(so.metadata.uid, o.shardIndex, o.shardCount));
@@ -137,10 +115,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
       const ev: DecisionEvent = { type: 'Warning', reason: 'ScaledObjectCheckFailed', message: detail };
       const wasFailing = so.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.message === detail);
       if (!o.dryRun) {
-        if (statusChanged(so.status, status)) {
-          await writeStatus(rest, so, status);
-          report.statusWritten = true;
-        }
+        if (statusChanged(so.status, status)) report.statusWritten = await writeStatus(rest, so, status);
         if (!wasFailing) {
           await createEvent(rest, so, ev, o.instance, new Date(now()));
           report.events.push(ev);
@@ -167,17 +142,36 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
 
       // a fully paused object is not measured at all, as KEDA stops its loop
       const paused = readAnnotations(annotations).fullPause !== undefined;
-      const measurements: TriggerMeasurement[] = paused ? [] : await measureAll(so, target, report);
+      const measurements: TriggerMeasurement[] = paused ? [] : await measureTriggers(measuring, so, target, report.triggers);
       // only Value targets (and their fallback values) divide by ready pods: one pod LIST, only for them
       const needsReady = measurements.some((m) => m.metricType === 'Value');
       const readyReplicas = needsReady && scale.selector && !paused ? await countReadyPods(rest, ns, scale.selector, deadline) : 0;
 
-      const decision: Decision = decide({
+      const decideOn = (s: Scale): Decision => decide({
         name, namespace: ns, spec: so.spec, annotations, creationTimestamp: so.metadata.creationTimestamp,
         status: so.status ?? {}, measurements,
-        target: { specReplicas: scale.specReplicas, statusReplicas: scale.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name },
+        target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name },
         now: evalStart,
       });
+      // the /scale write carries the resourceVersion read: when the target changed since (a person,
+      // another controller), it is read again and the decision made again on what it is now
+      let decision = decideOn(scale);
+      let scaleError: string | undefined;
+      for (let attempt = 1; !o.dryRun && decision.replicas !== scale.specReplicas; attempt++) {
+        try {
+          await targets.setReplicas(target, scale, decision.replicas);
+          report.scaled = true;
+          break;
+        } catch (e) {
+          if (!(e instanceof ScaleConflict) || attempt >= SCALE_ATTEMPTS) {
+            scaleError = message(e);
+            break;
+          }
+          log.info('scale target changed since it was read; deciding again', { namespace: ns, scaledObject: name, error: e.message });
+          scale = await targets.readScale(target, deadline, true);
+          decision = decideOn(scale);
+        }
+      }
       report.current = scale.specReplicas;
       report.desired = decision.replicas;
       report.active = decision.active;
@@ -200,30 +194,21 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         originalReplicaCount: so.status?.originalReplicaCount ?? scale.specReplicas,
         authenticationsTypes: distinct(so.spec.triggers.map((t) => t.authenticationRef?.name ?? '')),
       };
-      const events = [...decision.events];
+      let events = decision.events;
+      if (scaleError !== undefined) {
+        const tstate = { specReplicas: scale.specReplicas, statusReplicas: scale.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name };
+        // the decision's scale events did not happen: they become the failures KEDA and the HPA report
+        events = eventsAfterFailedScale(events, tstate, scale.specReplicas, decision.replicas, scaleError);
+        report.outcome = 'failed';
+        report.detail = `Failed to scale ${target.kindString} ${ns}/${so.spec.scaleTargetRef.name} from ${scale.specReplicas} to ${decision.replicas}: ${scaleError}`;
+        rec.recordScaledObjectError(ref);
+        // the scale did not happen: keep the history the next pass reasons from as it was
+        status.lastActiveTime = so.status?.lastActiveTime;
+        status.recommendations = so.status?.recommendations;
+        status.scaleEvents = so.status?.scaleEvents;
+      }
       if (!o.dryRun) {
-        if (decision.replicas !== scale.specReplicas) {
-          try {
-            await targets.setReplicas(target, decision.replicas);
-            report.scaled = true;
-          } catch (e) {
-            const failed: DecisionEvent = { type: 'Warning', reason: decision.replicas > scale.specReplicas ? 'KEDAScaleTargetActivationFailed' : 'KEDAScaleTargetDeactivationFailed',
-              message: `Failed to scale ${target.kindString} ${ns}/${so.spec.scaleTargetRef.name} from ${scale.specReplicas} to ${decision.replicas}: ${message(e)}` };
-            // the decision's success events did not happen; keep only the others
-            events.splice(0, events.length, ...events.filter((x) => !x.reason.startsWith('KEDAScaleTarget')), failed);
-            report.outcome = 'failed';
-            report.detail = failed.message;
-            rec.recordScaledObjectError(ref);
-            // the scale did not happen: keep the history the next pass reasons from as it was
-            status.lastActiveTime = so.status?.lastActiveTime;
-            status.recommendations = so.status?.recommendations;
-            status.scaleEvents = so.status?.scaleEvents;
-          }
-        }
-        if (statusChanged(so.status, status)) {
-          await writeStatus(rest, so, status);
-          report.statusWritten = true;
-        }
+        if (statusChanged(so.status, status)) report.statusWritten = await writeStatus(rest, so, status);
         for (const ev of events) await createEvent(rest, so, ev, o.instance, new Date(now()));
       }
       report.events = events;
@@ -248,50 +233,6 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
     }
   };
 
-  const measureAll = async (so: ScaledObject, target: ResolvedTarget, report: ObjectReport): Promise<TriggerMeasurement[]> => {
-    const ns = so.metadata.namespace;
-    const ref = { namespace: ns, name: so.metadata.name };
-    return Promise.all(so.spec.triggers.map(async (trigger: TriggerSpec, index: number): Promise<TriggerMeasurement> => {
-      const t0 = now();
-      let scaler: Scaler | undefined;
-      const fallbackName = `s${index}-${trigger.type}`;
-      const m: TriggerMeasurement = {
-        index, name: trigger.name, type: trigger.type, metricName: fallbackName,
-        metricType: trigger.metricType ?? 'AverageValue', target: 0, activationTarget: 0,
-      };
-      try {
-        const inputs = await resolveTriggerInputs(auth, so, target, trigger);
-        scaler = createScaler({
-          namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger,
-          authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv,
-          kube: { countPods: (n, sel, signal) => countPods(rest, n, sel, signal) },
-        });
-        scalers.push(scaler);
-        Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });
-        const signal = AbortSignal.any([deadline, AbortSignal.timeout(Math.max(1, Math.min(o.triggerTimeoutMs, o.passDeadlineMs - (now() - start))))]);
-        const reading = await raceAbort(scaler.measure({
-          namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger,
-          authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, now: now(), signal,
-          kube: { countPods: (n, sel, s) => countPods(rest, n, sel, s) },
-        }), signal, o.triggerTimeoutMs);
-        m.value = reading.value;
-        m.active = reading.active;
-        // some scalers (external) learn their metric name and target from the source during measure()
-        Object.assign(m, { metricName: scaler.spec.metricName, target: scaler.spec.target });
-        rec.recordScalerLatency(ref, triggerRef(m), now() - t0);
-        rec.recordScalerActive(ref, triggerRef(m), reading.active);
-      } catch (e) {
-        m.error = message(e);
-        rec.recordScalerError(ref, triggerRef(m));
-      }
-      report.triggers[index] = {
-        index, name: trigger.name, type: trigger.type, metricName: m.metricName, metricType: m.metricType,
-        target: m.target, activationTarget: m.activationTarget, value: m.value, active: m.active, error: m.error, latencyMs: now() - t0,
-      };
-      return m;
-    }));
-  };
-
   // Deployments and StatefulSets targeted by several due objects in a namespace: one LIST each
   const perKind = new Map<string, number>();
   for (const so of owned) {
@@ -308,16 +249,13 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   }));
 
   try {
-    const objects = await pool(owned, Math.max(1, o.concurrency), evaluate);
+    // objects are bounded too (each holds its target, status and events in flight); triggers by `slots`
+    const objects = await pool(owned, o.concurrency, evaluate);
     const requests = Object.fromEntries(Object.entries(rest.counts).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
     return { start, durationMs: now() - start, objects, requests, denied: rest.denied.slice(deniedBefore) };
   } finally {
     await Promise.allSettled(scalers.map((s) => s.close()));
   }
-}
-
-function triggerRef(m: TriggerMeasurement): TriggerRef {
-  return { index: m.index, type: m.type, name: m.name, metricName: m.metricName };
 }
 
 function distinct(xs: string[]): string {
@@ -329,17 +267,6 @@ function withCondition(status: ScaledObjectStatus, type: string, st: 'True' | 'F
   const ready = { type, status: st, reason, message: msg };
   const active = st === 'False' && type === 'Ready' ? [{ type: 'Active', status: 'Unknown' as const, reason: 'UnknownState', message: 'ScaledObject check failed' }] : [];
   return { ...status, conditions: [ready, ...active, ...conditions.filter((c) => !(active.length && c.type === 'Active'))] };
-}
-
-/** A scaler that ignores its AbortSignal must still not hold up the pass. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error(`timed out after ${timeoutMs} ms`));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error(`timed out after ${timeoutMs} ms`));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e instanceof Error ? e : new Error(String(e))); });
-  });
 }
 
 function reportTotals(rec: Recorder, objects: ScaledObject[]): void {

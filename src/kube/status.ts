@@ -1,33 +1,30 @@
 // Status goes through the status subresource with the resourceVersion we read (optimistic concurrency).
-// On 409 the object is re-read and the status re-applied, since status is recomputed from the same
-// measurements and only the resourceVersion was stale.
+// On 409 another writer changed the object since our read: the fresh object is re-read and only what
+// this pass changed (against the status it read) is laid over it, so the other writer's fields stay.
 import { ApiError, type KubeRest } from './rest.ts';
 import { objectPath, statusPath, type ScaledObject } from './scaledobjects.ts';
+import { mergeOwnChanges, statusChanged } from '../scaling/status-merge.ts';
 import type { ScaledObjectStatus } from '../scaling/types.ts';
 
-function stable(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).filter(([, y]) => y !== undefined).sort(([a], [b]) => a.localeCompare(b)))
-      : x);
-}
+export { statusChanged };
 
-export function statusChanged(before: ScaledObjectStatus | undefined, after: ScaledObjectStatus): boolean {
-  return stable(before ?? {}) !== stable(after);
-}
-
-/** Replace the status (fields absent in `next` are removed), retrying once per conflict. */
-export async function writeStatus(rest: KubeRest, so: ScaledObject, next: ScaledObjectStatus, attempts = 3): Promise<void> {
-  let rv = so.metadata.resourceVersion;
+/**
+ * Replace the status with `next` (fields absent in `next` are removed). On conflict, re-read and write
+ * `next`'s changes against `so.status` over the fresh status, up to `attempts` times.
+ * Returns false when, on the fresh object, there was nothing left to write.
+ */
+export async function writeStatus(rest: KubeRest, so: ScaledObject, next: ScaledObjectStatus, attempts = 3, signal?: AbortSignal): Promise<boolean> {
   let current: ScaledObject = so;
+  let status = next;
   for (let i = 0; ; i++) {
     try {
-      await rest.put(statusPath(current), { ...current, metadata: { ...current.metadata, resourceVersion: rv }, status: next });
-      return;
+      await rest.put(statusPath(current), { ...current, status }, { signal });
+      return true;
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 409) || i + 1 >= attempts) throw e;
-      current = await rest.get<ScaledObject>(objectPath(so));
-      rv = current.metadata.resourceVersion;
+      current = await rest.get<ScaledObject>(objectPath(so), { signal });
+      status = mergeOwnChanges(so.status ?? {}, next, current.status ?? {});
+      if (!statusChanged(current.status, status)) return false;
     }
   }
 }

@@ -18,6 +18,16 @@ export interface Scale {
   specReplicas: number;
   statusReplicas: number;
   selector: string;
+  /** of the target (the /scale subresource shares it): the precondition of the replica write */
+  resourceVersion: string;
+}
+
+/** The target changed between our read and our write (409): re-read and decide again. */
+export class ScaleConflict extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScaleConflict';
+  }
 }
 
 export class TargetError extends Error {
@@ -31,7 +41,8 @@ interface ApiResourceList { resources: { name: string; kind: string; namespaced:
 
 export class TargetResolver {
   private readonly discovery = new Map<string, Promise<ApiResourceList | undefined>>();
-  private readonly listed = new Map<string, Promise<Map<string, Scale>>>();
+  /** a LIST that failed (403 in one namespace, a timeout) is remembered as undefined: its objects GET their own /scale */
+  private readonly listed = new Map<string, Promise<Map<string, Scale> | undefined>>();
   private readonly rest: KubeRest;
   constructor(rest: KubeRest) {
     this.rest = rest;
@@ -76,56 +87,77 @@ export class TargetResolver {
   /**
    * One LIST per namespace and kind instead of a GET of /scale per object: for Deployments and
    * StatefulSets the scale is derived from the objects themselves (the /scale subresource of these
-   * kinds is a view of spec.replicas, status.replicas and spec.selector).
+   * kinds is a view of spec.replicas, status.replicas and spec.selector). Never throws: a failed LIST
+   * only means its objects read their own /scale, where a real error then belongs to that object alone.
    */
   async prefetch(namespace: string, resource: 'deployments' | 'statefulsets', signal?: AbortSignal): Promise<void> {
     const key = `${namespace}/${resource}`;
     if (this.listed.has(key)) return;
-    const p = (async () => {
+    const p = (async (): Promise<Map<string, Scale> | undefined> => {
       const m = new Map<string, Scale>();
       let cont: string | undefined;
       do {
         const page = await this.rest.list<WorkloadList>(`/apis/apps/v1/namespaces/${namespace}/${resource}`, { query: { limit: 500, continue: cont }, signal });
         for (const w of page.items) {
-          m.set(w.metadata.name, { specReplicas: w.spec?.replicas ?? 1, statusReplicas: w.status?.replicas ?? 0, selector: formatLabelSelector(w.spec?.selector) });
+          m.set(w.metadata.name, {
+            specReplicas: w.spec?.replicas ?? 1, statusReplicas: w.status?.replicas ?? 0,
+            selector: formatLabelSelector(w.spec?.selector), resourceVersion: w.metadata.resourceVersion ?? '',
+          });
         }
         cont = page.metadata.continue || undefined;
       } while (cont);
       return m;
-    })();
+    })().catch(() => undefined);
     this.listed.set(key, p);
     await p;
   }
 
-  async readScale(t: ResolvedTarget, signal?: AbortSignal): Promise<Scale> {
+  /** The target's scale: from this pass's LIST when there is one, else its /scale; `fresh` always reads /scale. */
+  async readScale(t: ResolvedTarget, signal?: AbortSignal, fresh = false): Promise<Scale> {
     const name = t.objectPath.split('/').pop()!;
     const ns = t.objectPath.split('/')[5]!;
-    const listed = this.listed.get(`${ns}/${t.resource}`);
-    if (listed && t.group === 'apps') {
-      const s = (await listed).get(name);
+    const listed = fresh || t.group !== 'apps' ? undefined : await this.listed.get(`${ns}/${t.resource}`);
+    if (listed) {
+      const s = listed.get(name);
       if (!s) throw new TargetError(`Target resource doesn't exist (${t.kindString} ${name})`);
       return s;
     }
     try {
-      const s = await this.rest.get<{ spec?: { replicas?: number }; status?: { replicas?: number; selector?: string } }>(t.scalePath, { signal });
-      return { specReplicas: s.spec?.replicas ?? 0, statusReplicas: s.status?.replicas ?? 0, selector: s.status?.selector ?? '' };
+      const s = await this.rest.get<ScaleObject>(t.scalePath, { signal });
+      return { specReplicas: s.spec?.replicas ?? 0, statusReplicas: s.status?.replicas ?? 0, selector: s.status?.selector ?? '', resourceVersion: s.metadata?.resourceVersion ?? '' };
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) throw new TargetError(`Target resource doesn't exist (${t.kindString} ${t.objectPath.split('/').pop()})`);
+      if (e instanceof ApiError && e.status === 404) throw new TargetError(`Target resource doesn't exist (${t.kindString} ${name})`);
       throw e;
     }
   }
 
-  async setReplicas(t: ResolvedTarget, replicas: number): Promise<void> {
-    await this.rest.mergePatch(t.scalePath, { spec: { replicas } });
+  /**
+   * Writes spec.replicas with the resourceVersion that was read, as the HPA and KEDA update /scale: a
+   * change made since (a person, another controller) is never overwritten; it is a ScaleConflict.
+   */
+  async setReplicas(t: ResolvedTarget, read: Scale, replicas: number, signal?: AbortSignal): Promise<void> {
+    const [, , , , , namespace, , name] = t.objectPath.split('/');
+    try {
+      await this.rest.put(t.scalePath, {
+        apiVersion: 'autoscaling/v1', kind: 'Scale',
+        metadata: { name, namespace, resourceVersion: read.resourceVersion || undefined },
+        spec: { replicas },
+      }, { signal });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) throw new ScaleConflict(`${t.kindString} ${namespace}/${name} changed since it was read`);
+      throw e;
+    }
   }
 }
+
+interface ScaleObject { metadata?: { resourceVersion?: string }; spec?: { replicas?: number }; status?: { replicas?: number; selector?: string } }
 
 interface LabelSelector {
   matchLabels?: Record<string, string>;
   matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
 }
 interface WorkloadList {
-  items: { metadata: { name: string }; spec?: { replicas?: number; selector?: LabelSelector }; status?: { replicas?: number } }[];
+  items: { metadata: { name: string; resourceVersion?: string }; spec?: { replicas?: number; selector?: LabelSelector }; status?: { replicas?: number } }[];
   metadata: { continue?: string };
 }
 
@@ -142,7 +174,7 @@ export function formatLabelSelector(sel: LabelSelector | undefined): string {
   return parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((p) => p.text).join(',');
 }
 
-interface PodList { items: { status?: { phase?: string; conditions?: { type: string; status: string }[] }; metadata?: { deletionTimestamp?: string } }[] }
+interface PodList { items: { spec?: { nodeName?: string }; status?: { phase?: string; conditions?: { type: string; status: string }[] }; metadata?: { deletionTimestamp?: string } }[] }
 
 /** Running and Ready pods matching a selector, as the HPA counts them for Value targets. */
 export async function countReadyPods(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<number> {
@@ -154,6 +186,16 @@ export async function countReadyPods(rest: KubeRest, namespace: string, selector
 
 /** Pods matching a selector that are not finished, as kubernetes-workload counts them. */
 export async function countPods(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<number> {
+  return (await unfinishedPods(rest, namespace, selector, signal)).length;
+}
+
+/** Distinct nodes of the pods countPods counts, unscheduled ones excluded (kubernetes-workload groupByNode). */
+export async function countPodNodes(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<number> {
+  const pods = await unfinishedPods(rest, namespace, selector, signal);
+  return new Set(pods.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : []))).size;
+}
+
+async function unfinishedPods(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<PodList['items']> {
   const pods = await rest.list<PodList>(`/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector }, signal });
-  return pods.items.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed').length;
+  return pods.items.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
 }

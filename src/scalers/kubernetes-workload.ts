@@ -39,7 +39,6 @@ export const createKubernetesWorkloadScaler: ScalerFactory = (ctx) => {
       if (!kube) throw new Error('no cluster access was given to count pods');
       let count: number;
       if (p.groupByNode) {
-        if (!kube.countPodNodes) throw new Error('groupByNode needs node counting, which this cluster access does not offer');
         count = await kube.countPodNodes(namespace, p.podSelector, m.signal);
       } else {
         count = await kube.countPods(namespace, p.podSelector, m.signal);

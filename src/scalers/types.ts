@@ -25,7 +25,7 @@ export interface ScalerContext {
     /** pods in `namespace` matching the selector whose phase is not Succeeded/Failed (Pending, Running, Unknown count) */
     countPods(namespace: string, labelSelector: string, signal: AbortSignal): Promise<number>;
     /** distinct spec.nodeName among the pods countPods counts, unscheduled ones excluded (groupByNode) */
-    countPodNodes?(namespace: string, labelSelector: string, signal: AbortSignal): Promise<number>;
+    countPodNodes(namespace: string, labelSelector: string, signal: AbortSignal): Promise<number>;
   };
 }
 

@@ -90,3 +90,30 @@ export function scalerFailed(message: string): DecisionEvent {
 export function successfulRescale(newSize: number, reason: string): DecisionEvent {
   return { type: 'Normal', reason: 'SuccessfulRescale', message: `New size: ${newSize}; reason: ${reason}` };
 }
+
+/**
+ * The decision's events once its /scale write failed: the events that report the change (KEDA's
+ * activation/deactivation, the HPA's SuccessfulRescale) did not happen, so each becomes the failure its
+ * author reports instead (KEDA's *Failed, the HPA's FailedRescale); the other events stand.
+ */
+export function eventsAfterFailedScale(events: readonly DecisionEvent[], target: TargetState, from: number, to: number, error: string): DecisionEvent[] {
+  const out: DecisionEvent[] = [];
+  let reported = false;
+  for (const ev of events) {
+    if (ev.reason === 'KEDAScaleTargetActivated' || ev.reason === 'KEDAScaleTargetDeactivated') {
+      const failed = ev.reason === 'KEDAScaleTargetActivated' ? scaleTargetActivationFailed(target, from, to) : scaleTargetDeactivationFailed(target, from, to);
+      out.push({ ...failed, message: `${failed.message}: ${error}` });
+      reported = true;
+    } else if (ev.reason === 'SuccessfulRescale') {
+      out.push({ type: 'Warning', reason: 'FailedRescale', message: `${ev.message}; error: ${error}` });
+      reported = true;
+    } else {
+      out.push(ev);
+    }
+  }
+  if (!reported) {
+    const failed = to > from ? scaleTargetActivationFailed(target, from, to) : scaleTargetDeactivationFailed(target, from, to);
+    out.push({ ...failed, message: `${failed.message}: ${error}` });
+  }
+  return out;
+}

@@ -97,6 +97,45 @@ describe('scale pass', () => {
     assert.deepEqual(p1.report.denied, []);
   });
 
+  it('counts the nodes of the watched pods with kubernetes-workload groupByNode', async () => {
+    const ns = await h.namespace('e2e-bynode');
+    // five pods bound to three nodes (no kubelet runs them; bound pods count as KEDA counts them)
+    const nodes = ['node-a', 'node-a', 'node-b', 'node-b', 'node-c'];
+    for (const [i, nodeName] of nodes.entries()) {
+      await h.admin.create(`/api/v1/namespaces/${ns}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: `agent-${i}`, labels: { app: 'agent' } },
+        spec: { nodeName, containers: [{ name: 'agent', image: 'registry.invalid/agent:1' }] } });
+    }
+    await create(h, ns, deployment('follower', 1));
+    await create(h, ns, scaledObject('follower', { scaleTargetRef: { name: 'follower' }, pollingInterval: 1,
+      triggers: [{ type: 'kubernetes-workload', metadata: { podSelector: 'app=agent', value: '1', groupByNode: 'true' } }] }));
+    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p.code, 0, p.stderr);
+    const t = p.report.objects[0]!.triggers[0]!;
+    assert.equal(t.error, undefined);
+    assert.equal(t.value, 3, 'three distinct nodes');
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/follower`), 3, 'ceil(3 / 1)');
+  });
+
+  it('measures at most --concurrency triggers at the same time, across objects', async () => {
+    const ns = await h.namespace('e2e-concurrency');
+    const slow = await startMetricsServer(4);
+    // slow enough that every request the pass sends at once is in flight at the server together
+    slow.delayMs = 300;
+    try {
+      for (const n of ['a', 'b']) {
+        await create(h, ns, deployment(n, 0));
+        await create(h, ns, scaledObject(n, { scaleTargetRef: { name: n }, pollingInterval: 1,
+          triggers: Array.from({ length: 5 }, () => metricsTrigger(slow.url)) }));
+      }
+      const p = await pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--concurrency', '3'] });
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(slow.requests, 10, 'every trigger measured');
+      assert.ok(slow.maxInFlight <= 3, `at most 3 measurements at once, saw ${slow.maxInFlight}`);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('scales a StatefulSet and a custom resource with a scale subresource', async () => {
     const ns = await h.namespace('e2e-kinds');
     const group = `${ns}.e2e.scalepass.dev`;

@@ -14,7 +14,7 @@ function ctx(trigger: TriggerSpec, kube?: ScalerContext['kube']): Omit<ScalerCon
 }
 
 function podsReturning(n: number): ScalerContext['kube'] {
-  return { countPods: async () => n };
+  return { countPods: async () => n, countPodNodes: async () => n };
 }
 
 describe('scaler registry', () => {

@@ -1,0 +1,100 @@
+// Measuring one scaled object's triggers: authentication, the scaler for each trigger, its reading
+// within the per-trigger timeout and the pass deadline. Shared by every kind of scaled resource.
+import type { KubeRest } from './kube/rest.ts';
+import type { ScaledObject } from './kube/scaledobjects.ts';
+import { countPodNodes, countPods, type ResolvedTarget } from './kube/targets.ts';
+import { resolveTriggerInputs, type AuthCache } from './auth/resolve.ts';
+import { createScaler } from './scalers/registry.ts';
+import type { Scaler, ScalerContext } from './scalers/types.ts';
+import type { TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
+import type { Recorder, TriggerRef } from './telemetry/recorder.ts';
+import type { Semaphore } from './limit.ts';
+
+export interface TriggerReport {
+  index: number;
+  name?: string;
+  type: string;
+  metricName: string;
+  metricType: string;
+  target: number;
+  activationTarget: number;
+  value?: number;
+  active?: boolean;
+  error?: string;
+  latencyMs: number;
+}
+
+export interface MeasureDeps {
+  rest: KubeRest;
+  auth: AuthCache;
+  rec: Recorder;
+  /** `concurrency`: triggers measured at the same time, across all objects */
+  slots: Semaphore;
+  deadline: AbortSignal;
+  triggerTimeoutMs: number;
+  /** ms left until the pass deadline */
+  remainingMs: () => number;
+  now: () => number;
+  /** every scaler made in this pass, closed at its end */
+  scalers: Scaler[];
+}
+
+export function triggerRef(m: TriggerMeasurement): TriggerRef {
+  return { index: m.index, type: m.type, name: m.name, metricName: m.metricName };
+}
+
+export function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Each trigger of `so`, measured; failures are values on the measurement, never thrown. */
+export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: ResolvedTarget, reports: TriggerReport[]): Promise<TriggerMeasurement[]> {
+  const ns = so.metadata.namespace;
+  const ref = { namespace: ns, name: so.metadata.name };
+  const kube: ScalerContext['kube'] = {
+    countPods: (n, sel, signal) => countPods(d.rest, n, sel, signal),
+    countPodNodes: (n, sel, signal) => countPodNodes(d.rest, n, sel, signal),
+  };
+  return Promise.all(so.spec.triggers.map((trigger: TriggerSpec, index: number) => d.slots.run(async (): Promise<TriggerMeasurement> => {
+    const t0 = d.now();
+    const m: TriggerMeasurement = {
+      index, name: trigger.name, type: trigger.type, metricName: `s${index}-${trigger.type}`,
+      metricType: trigger.metricType ?? 'AverageValue', target: 0, activationTarget: 0,
+    };
+    try {
+      const inputs = await resolveTriggerInputs(d.auth, so, target, trigger);
+      const base = { namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube };
+      const scaler = createScaler(base);
+      d.scalers.push(scaler);
+      Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });
+      const timeoutMs = Math.max(1, Math.min(d.triggerTimeoutMs, d.remainingMs()));
+      const signal = AbortSignal.any([d.deadline, AbortSignal.timeout(timeoutMs)]);
+      const reading = await raceAbort(scaler.measure({ ...base, now: d.now(), signal }), signal, d.triggerTimeoutMs);
+      m.value = reading.value;
+      m.active = reading.active;
+      // some scalers (external) learn their metric name and target from the source during measure()
+      Object.assign(m, { metricName: scaler.spec.metricName, target: scaler.spec.target });
+      d.rec.recordScalerLatency(ref, triggerRef(m), d.now() - t0);
+      d.rec.recordScalerActive(ref, triggerRef(m), reading.active);
+    } catch (e) {
+      m.error = message(e);
+      d.rec.recordScalerError(ref, triggerRef(m));
+    }
+    reports[index] = {
+      index, name: trigger.name, type: trigger.type, metricName: m.metricName, metricType: m.metricType,
+      target: m.target, activationTarget: m.activationTarget, value: m.value, active: m.active, error: m.error, latencyMs: d.now() - t0,
+    };
+    return m;
+  })));
+}
+
+/** A scaler that ignores its AbortSignal must still not hold up the pass. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error(`timed out after ${timeoutMs} ms`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error(`timed out after ${timeoutMs} ms`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
+}
