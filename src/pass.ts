@@ -14,7 +14,8 @@ import { createScaler } from './scalers/registry.ts';
 import type { Scaler } from './scalers/types.ts';
 import type { Recorder, TriggerRef } from './telemetry/recorder.ts';
 import type { Logger } from './log.ts';
-import { resolveTriggerInputs, AuthCache } from './auth/resolve.ts';
+import { resolveTriggerInputs, AuthCache, type TriggerInputs } from './auth/resolve.ts';
+import { redactTriggerSecrets } from './secrets.ts';
 
 export interface PassOptions {
   namespaces: string[];
@@ -259,8 +260,9 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         index, name: trigger.name, type: trigger.type, metricName: fallbackName,
         metricType: trigger.metricType ?? 'AverageValue', target: 0, activationTarget: 0,
       };
+      let inputs: TriggerInputs | undefined;
       try {
-        const inputs = await resolveTriggerInputs(auth, so, target, trigger);
+        inputs = await resolveTriggerInputs(auth, so, target, trigger);
         scaler = createScaler({
           namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger,
           authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv,
@@ -281,7 +283,8 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         rec.recordScalerLatency(ref, triggerRef(m), now() - t0);
         rec.recordScalerActive(ref, triggerRef(m), reading.active);
       } catch (e) {
-        m.error = message(e);
+        // defence in depth: whatever the scaler left in its message, the trigger's credentials go
+        m.error = redactTriggerSecrets(message(e), trigger, inputs);
         rec.recordScalerError(ref, triggerRef(m));
       }
       report.triggers[index] = {
