@@ -3,7 +3,8 @@
 import type { KubeRest } from './kube/rest.ts';
 import type { ScaledObject } from './kube/scaledobjects.ts';
 import { countPodNodes, countPods, type ResolvedTarget } from './kube/targets.ts';
-import { resolveTriggerInputs, type AuthCache } from './auth/resolve.ts';
+import { resolveTriggerInputs, type AuthCache, type TriggerInputs } from './auth/resolve.ts';
+import { redactTriggerSecrets } from './secrets.ts';
 import { createScaler } from './scalers/registry.ts';
 import type { Scaler, ScalerContext } from './scalers/types.ts';
 import type { TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
@@ -61,8 +62,9 @@ export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: Resolv
       index, name: trigger.name, type: trigger.type, metricName: `s${index}-${trigger.type}`,
       metricType: trigger.metricType ?? 'AverageValue', target: 0, activationTarget: 0,
     };
+    let inputs: TriggerInputs | undefined;
     try {
-      const inputs = await resolveTriggerInputs(d.auth, so, target, trigger);
+      inputs = await resolveTriggerInputs(d.auth, so, target, trigger);
       const base = { namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube };
       const scaler = createScaler(base);
       d.scalers.push(scaler);
@@ -77,7 +79,8 @@ export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: Resolv
       d.rec.recordScalerLatency(ref, triggerRef(m), d.now() - t0);
       d.rec.recordScalerActive(ref, triggerRef(m), reading.active);
     } catch (e) {
-      m.error = message(e);
+      // defence in depth: whatever the scaler left in its message, the trigger's credentials go
+      m.error = redactTriggerSecrets(message(e), trigger, inputs);
       d.rec.recordScalerError(ref, triggerRef(m));
     }
     reports[index] = {

@@ -146,7 +146,8 @@ export const createEtcdScaler: ScalerFactory = (ctx) => {
       try {
         text = await read(m.signal, AbortSignal.timeout(GET_TIMEOUT_MS));
       } catch (err) {
-        throw new Error(redact(`error getting metric value: ${(err as Error).message}`, secrets));
+        // the tokens etcd issued are credentials too
+        throw new Error(redact(`error getting metric value: ${(err as Error).message}`, [...secrets, ...tokens.values()]));
       }
       if (text === undefined) throw new Error(`error getting metric value: watchKey ${p.watchKey} doesn't exist`);
       const value = parseGoFloat(text);

@@ -8,8 +8,12 @@
 
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { redact, type Secret } from '../secrets.ts';
 import type { ParamSources } from './metadata.ts';
 import { ScalerConfigError } from './types.ts';
+
+// every scaler hides credentials through this one function (derived forms included: see secrets.ts)
+export { redact, type Secret };
 
 const DEFAULT_TIMEOUT_MS = 3000;
 const FLOOR_TIMEOUT_MS = 300;
@@ -120,12 +124,14 @@ export function authConfig(p: AuthParams): AuthConfig {
   return { modes, params: p };
 }
 
-/** Values that must never appear in a message. */
-export function authSecrets(auth: AuthConfig): string[] {
+/** Values that must never appear in a message; the basic-auth pair, so that its base64 goes too. */
+export function authSecrets(auth: AuthConfig): Secret[] {
   const p = auth.params;
-  return [p.apiKey, p.password, p.bearerToken, p.key, p.customAuthValue, p.clientSecret].filter(
+  const values: Secret[] = [p.apiKey, p.password, p.bearerToken, p.key, p.customAuthValue, p.clientSecret].filter(
     (s): s is string => !!s,
   );
+  if (p.username && p.password) values.push({ user: p.username, password: p.password });
+  return values;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -172,7 +178,7 @@ export class HttpClient {
    * GET with the client's timeout and the caller's signal (whichever fires first). Rejects with an
    * Error whose message names the URL without credentials or query, and never a value from `secrets`.
    */
-  async get(url: URL, headers: Record<string, string>, signal: AbortSignal, secrets: readonly string[]): Promise<HttpResponse> {
+  async get(url: URL, headers: Record<string, string>, signal: AbortSignal, secrets: readonly Secret[]): Promise<HttpResponse> {
     const where = describeUrl(url);
     const timeout = AbortSignal.timeout(this.timeoutMs);
     try {
@@ -204,13 +210,6 @@ export function describeUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
-/** Replaces every occurrence of each secret by `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('***');
-  return out;
-}
-
 export function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   return reason === undefined ? 'signal' : String(reason);
@@ -234,6 +233,12 @@ export function authAliases(src: ParamSources): ParamSources {
     authParams: alias(alias(src.authParams, 'authModes', 'authMode'), 'bearerToken', 'token'),
     resolvedEnv: src.resolvedEnv,
   };
+}
+
+/** `text` without any secret, then cut to `max` characters: cut first, a secret's prefix would survive. */
+export function redactedExcerpt(text: string, secrets: readonly Secret[], max: number): string {
+  const hidden = redact(text.trim(), secrets);
+  return hidden.length > max ? `${hidden.slice(0, max)}…` : hidden;
 }
 
 export function basicAuth(user: string, password: string): string {

@@ -66,7 +66,7 @@ export const createMetricsApiScaler: ScalerFactory = (ctx) => {
       const user = decodeURIComponent(url.username);
       const password = decodeURIComponent(url.password);
       if (!headers.Authorization) headers.Authorization = basicAuth(user, password);
-      hidden.push(url.password, password);
+      hidden.push(url.password, { user, password });
       url.username = '';
       url.password = '';
     }
@@ -74,7 +74,7 @@ export const createMetricsApiScaler: ScalerFactory = (ctx) => {
     const res = await client.get(url, headers, signal, hidden);
     if (res.status !== 200) throw new Error(`GET ${where}: api returned ${res.status}`);
     try {
-      return extract(res.body, p.format, p.valueLocation, jsonPath);
+      return extract(res.body, p.format, p.valueLocation, jsonPath, (text) => redact(text, hidden));
     } catch (err) {
       throw new Error(redact(`GET ${where}: ${(err as Error).message}`, hidden));
     }
@@ -100,12 +100,15 @@ export const createMetricsApiScaler: ScalerFactory = (ctx) => {
   } satisfies Scaler;
 };
 
-function extract(body: string, format: Format, location: string, jsonPath: JsonPath | undefined): number {
+/** `hide` redacts a value from the response before it is cut short for a message. */
+type Hide = (text: string) => string;
+
+function extract(body: string, format: Format, location: string, jsonPath: JsonPath | undefined, hide: Hide): number {
   switch (format) {
     case 'json':
-      return jsonValue(body, jsonPath!, location);
+      return jsonValue(body, jsonPath!, location, hide);
     case 'yaml':
-      return yamlValue(body, location);
+      return yamlValue(body, location, hide);
     case 'prometheus':
       return prometheusValue(body, location);
     case 'xml':
@@ -159,7 +162,7 @@ function compileJsonPath(location: string): JsonPath {
   return parts;
 }
 
-function jsonValue(body: string, path: JsonPath, location: string): number {
+function jsonValue(body: string, path: JsonPath, location: string, hide: Hide): number {
   let cur: unknown;
   try {
     cur = JSON.parse(body);
@@ -182,13 +185,13 @@ function jsonValue(body: string, path: JsonPath, location: string): number {
       notFound();
     }
   }
-  return numberAt(cur, location);
+  return numberAt(cur, location, hide);
 }
 
 // ---------------------------------------------------------------------------------------------------
 // YAML: dot path with numeric list indices (KEDA's GetValueByPath)
 
-function yamlValue(body: string, location: string): number {
+function yamlValue(body: string, location: string, hide: Hide): number {
   let doc: unknown;
   try {
     doc = loadYaml(body);
@@ -203,15 +206,17 @@ function yamlValue(body: string, location: string): number {
       cur = (cur as Record<string, unknown>)[key];
     } else throw new Error(`key "${key}" of valueLocation "${location}" not found in the response`);
   }
-  return numberAt(cur, location);
+  return numberAt(cur, location, hide);
 }
 
-function numberAt(v: unknown, location: string): number {
+function numberAt(v: unknown, location: string, hide: Hide): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {
     const q = parseQuantity(v);
     if (q !== undefined) return q;
-    const shown = v.length > 64 ? `${v.slice(0, 64)}…` : v;
+    // hidden before cut: a cut credential would no longer match, and its prefix would leak
+    const h = hide(v);
+    const shown = h.length > 64 ? `${h.slice(0, 64)}…` : h;
     throw new Error(`valueLocation "${location}" must point to a number or a quantity string, found "${shown}"`);
   }
   const kind = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;

@@ -2,7 +2,7 @@
 // NATS server's monitoring endpoint (/jsz) rather than over the client protocol.
 
 import schema from '../../schemas/scalers/nats-jetstream.schema.json' with { type: 'json' };
-import { describeUrl, HttpClient, httpTimeoutMs, redact } from './http.ts';
+import { describeUrl, HttpClient, httpTimeoutMs, redact, type Secret } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 
@@ -55,10 +55,12 @@ export const createNatsJetStreamScaler: ScalerFactory = (ctx) => {
   }
   // Go's client turns user info in a URL into basic auth; it never travels in the URL here
   const headers: Record<string, string> = {};
-  const secrets: string[] = [];
+  const secrets: Secret[] = [];
   if (endpoint.username || endpoint.password) {
-    headers.Authorization = `Basic ${Buffer.from(`${unescape(endpoint.username)}:${unescape(endpoint.password)}`).toString('base64')}`;
-    secrets.push(endpoint.password, unescape(endpoint.password));
+    const user = unescape(endpoint.username);
+    const password = unescape(endpoint.password);
+    headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    secrets.push(endpoint.password, { user, password });
     endpoint.username = '';
     endpoint.password = '';
   }

@@ -2,7 +2,7 @@
 // single series it returns is the metric.
 
 import schema from '../../schemas/scalers/prometheus.schema.json' with { type: 'json' };
-import { authAliases, authConfig, authSecrets, basicAuth, describeUrl, HttpClient, httpTimeoutMs, redact, type AuthParams } from './http.ts';
+import { authAliases, authConfig, authSecrets, basicAuth, describeUrl, HttpClient, httpTimeoutMs, redactedExcerpt, type AuthParams } from './http.ts';
 import { metricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 
@@ -61,7 +61,7 @@ export const createPrometheusScaler: ScalerFactory = (ctx) => {
     const user = unescape(server.username);
     const password = unescape(server.password);
     if (!headerSet('Authorization')) headers.Authorization = basicAuth(user, password);
-    secrets.push(server.password, password);
+    secrets.push(server.password, { user, password });
     server.username = '';
     server.password = '';
   }
@@ -77,8 +77,7 @@ export const createPrometheusScaler: ScalerFactory = (ctx) => {
     const where = describeUrl(url);
     const res = await client.get(url, headers, signal, secrets);
     if (res.status < 200 || res.status > 299) {
-      const body = res.body.length > 300 ? `${res.body.slice(0, 300)}…` : res.body;
-      throw new Error(redact(`GET ${where}: prometheus query api returned error. status: ${res.status} response: ${body.trim()}`, secrets));
+      throw new Error(`GET ${where}: prometheus query api returned error. status: ${res.status} response: ${redactedExcerpt(res.body, secrets, 300)}`);
     }
     let doc: { data?: { resultType?: string; result?: unknown } };
     try {

@@ -5,7 +5,7 @@ import { createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import schema from '../../schemas/scalers/rabbitmq.schema.json' with { type: 'json' };
-import { describeUrl, HttpClient, httpTimeoutMs, redact } from './http.ts';
+import { describeUrl, HttpClient, httpTimeoutMs, redact, redactedExcerpt, type Secret } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 import { abortable } from './abort.ts';
@@ -60,7 +60,11 @@ export const createRabbitMqScaler: ScalerFactory = (ctx) => {
   });
   const protocol = validate(p);
   const { mode, target } = resolveMode(p, protocol);
-  const secrets = [p.password, p.key, p.keyPassword, p.clientSecret, ...hostPassword(p.host)].filter((s): s is string => !!s);
+  const secrets: Secret[] = [p.password, p.key, p.keyPassword, p.clientSecret, ...hostPassword(p.host)].filter((s): s is string => !!s);
+  // the pair too: the management API gets it as basic auth, whose base64 a backend may echo
+  const hostInfo = hostUrl(p.host);
+  const password = p.password ?? unescapeUserInfo(hostInfo?.password ?? '');
+  if (password) secrets.push({ user: p.username ?? unescapeUserInfo(hostInfo?.username ?? ''), password });
   const tls = p.tls === 'enable' ? tlsMaterial(p) : undefined;
   const source =
     protocol === 'amqp'
@@ -288,7 +292,7 @@ function amqpSource(p: RabbitParams, tls: TlsMaterial | undefined, connectionNam
 }
 
 /** GET the management API's queue (or regex match list) with the client's timeout and basic auth. */
-function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: string[]): Source {
+function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: readonly Secret[]): Source {
   const base = hostUrl(p.host);
   if (!base) throw new ScalerConfigError('host', 'parameter "host" is not a valid http:// or https:// URL (value hidden)');
   const client = new HttpClient({ timeoutMs: httpTimeoutMs(p.timeout), unsafeSsl: p.unsafeSsl, tls });
@@ -307,8 +311,7 @@ function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: stri
       const where = describeUrl(url);
       const res = await client.get(url, headers, signal, secrets);
       if (res.status !== 200) {
-        const body = res.body.length > 200 ? `${res.body.slice(0, 200)}…` : res.body;
-        throw new Error(redact(`error requesting RabbitMQ API status: ${res.status}, response: ${body.trim()}, from: ${where}`, secrets));
+        throw new Error(`error requesting RabbitMQ API status: ${res.status}, response: ${redactedExcerpt(res.body, secrets, 200)}, from: ${where}`);
       }
       let doc: unknown;
       try {
@@ -419,7 +422,7 @@ function unescapeUserInfo(s: string): string {
 }
 
 /** KEDA masks `user:password@` in every error; the known secrets go too, wherever they appear. */
-function anonymize(text: string, secrets: readonly string[]): string {
+function anonymize(text: string, secrets: readonly Secret[]): string {
   return redact(text.replace(/([^ /:]+):([^/:]+)@/g, 'user:password@'), secrets);
 }
 
