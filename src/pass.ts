@@ -269,15 +269,20 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         scalers.push(scaler);
         Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });
         const signal = AbortSignal.any([deadline, AbortSignal.timeout(Math.max(1, Math.min(o.triggerTimeoutMs, o.passDeadlineMs - (now() - start))))]);
-        const reading = await raceAbort(scaler.measure({
+        const measureCtx = {
           namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger,
           authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, now: now(), signal,
-          kube: { countPods: (n, sel, s) => countPods(rest, n, sel, s) },
-        }), signal, o.triggerTimeoutMs);
+          kube: { countPods: (n: string, sel: string, s: AbortSignal) => countPods(rest, n, sel, s) },
+        };
+        // a scaler that learns its metric name and target from the source (external) does so first, so a
+        // read that fails afterwards still carries them (and its fallback its target)
+        if (scaler.learnSpec) {
+          await raceAbort(scaler.learnSpec(measureCtx), signal, o.triggerTimeoutMs);
+          Object.assign(m, { metricName: scaler.spec.metricName, target: scaler.spec.target });
+        }
+        const reading = await raceAbort(scaler.measure(measureCtx), signal, o.triggerTimeoutMs);
         m.value = reading.value;
         m.active = reading.active;
-        // some scalers (external) learn their metric name and target from the source during measure()
-        Object.assign(m, { metricName: scaler.spec.metricName, target: scaler.spec.target });
         rec.recordScalerLatency(ref, triggerRef(m), now() - t0);
         rec.recordScalerActive(ref, triggerRef(m), reading.active);
       } catch (e) {
