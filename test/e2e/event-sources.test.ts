@@ -288,6 +288,8 @@ describe('event sources end to end', () => {
       seen.push(JSON.stringify(await h.admin.list(`/apis/events.k8s.io/v1/namespaces/${n}/events`)));
       seen.push(JSON.stringify(await h.admin.list(`/apis/keda.sh/v1alpha1/namespaces/${n}/scaledobjects`)));
     }
+    // the collector writes its file after it has answered the pass's export: wait until this pass's points are in it
+    await h.waitForMetrics((ps) => ps.length > 0, 15_000, (x) => x.attrs.namespace === ns);
     seen.push(fs.readFileSync(h.state.metricsFile, 'utf8'));
     const all = seen.join('\n');
     assert.ok(all.length > 10_000, 'there is output to search');
