@@ -71,11 +71,16 @@ export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: Resolv
       Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });
       const timeoutMs = Math.max(1, Math.min(d.triggerTimeoutMs, d.remainingMs()));
       const signal = AbortSignal.any([d.deadline, AbortSignal.timeout(timeoutMs)]);
-      const reading = await raceAbort(scaler.measure({ ...base, now: d.now(), signal }), signal, d.triggerTimeoutMs);
+      const ctx = { ...base, now: d.now(), signal };
+      // a scaler that learns its metric name and target from the source (external) does so first, so a
+      // read that fails afterwards still carries them (and its fallback its target)
+      if (scaler.learnSpec) {
+        await raceAbort(scaler.learnSpec(ctx), signal, d.triggerTimeoutMs);
+        Object.assign(m, { metricName: scaler.spec.metricName, target: scaler.spec.target });
+      }
+      const reading = await raceAbort(scaler.measure(ctx), signal, d.triggerTimeoutMs);
       m.value = reading.value;
       m.active = reading.active;
-      // some scalers (external) learn their metric name and target from the source during measure()
-      Object.assign(m, { metricName: scaler.spec.metricName, target: scaler.spec.target });
       d.rec.recordScalerLatency(ref, triggerRef(m), d.now() - t0);
       d.rec.recordScalerActive(ref, triggerRef(m), reading.active);
     } catch (e) {

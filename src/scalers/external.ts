@@ -6,8 +6,8 @@
 // build-time loader nor a text import that Node cannot run from source. The integration test checks
 // that the descriptor and the .proto file agree.
 //
-// The metric name and target come from GetMetricSpec, so they are known only after the first measure():
-// the `spec` object is updated in place then, and holds `s<i>-external` with target 0 before.
+// The metric name and target come from GetMetricSpec, a step of its own (learnSpec) before each measure():
+// the `spec` object is updated in place then, and holds `s<i>-external` with target 0 until it succeeds.
 //
 // Channels are shared, as in KEDA's connection pool: every trigger of the pass that names the same
 // address and TLS settings uses one HTTP/2 connection, opened on first use and closed when the last
@@ -145,12 +145,10 @@ export const createExternalScaler: ScalerFactory = (ctx) => {
     .digest('hex');
 
   const ref: ScaledObjectRef = { name: ctx.scaledObjectName, namespace: ctx.namespace, scalerMetadata: scalerMetadata(metadata, ctx.resolvedEnv) };
-  const spec: MetricSpec = {
-    metricName: metricName(ctx.triggerIndex, 'external'),
-    metricType: ctx.trigger.metricType ?? 'AverageValue',
-    target: 0,
-    activationTarget: 0,
-  };
+  const unknown = { metricName: metricName(ctx.triggerIndex, 'external'), target: 0 };
+  const spec: MetricSpec = { ...unknown, metricType: ctx.trigger.metricType ?? 'AverageValue', activationTarget: 0 };
+  /** the scaler's own name for the metric, from the last GetMetricSpec that succeeded */
+  let learned: string | undefined;
   let lease: Pooled | undefined;
 
   const acquire = (): grpc.Client => {
@@ -192,8 +190,11 @@ export const createExternalScaler: ScalerFactory = (ctx) => {
 
   return {
     spec,
-    async measure(m: ScalerContext): Promise<MetricReading> {
-      // KEDA asks for the spec on every poll: a scaler may change its metric or target at any time
+    async learnSpec(m: ScalerContext): Promise<void> {
+      // a failed or refused answer leaves the spec unknown rather than stale: a value is never read
+      // against a target the scaler no longer states
+      learned = undefined;
+      Object.assign(spec, unknown);
       const { metricSpecs } = await call('GetMetricSpec', ref, m.signal);
       const chosen = pickSpec(metricSpecs, address);
       const target = chosen.targetSizeFloat > 0 ? chosen.targetSizeFloat : chosen.targetSize;
@@ -202,11 +203,16 @@ export const createExternalScaler: ScalerFactory = (ctx) => {
       }
       spec.metricName = metricName(ctx.triggerIndex, chosen.metricName);
       spec.target = target;
-
+      learned = chosen.metricName;
+    },
+    async measure(m: ScalerContext): Promise<MetricReading> {
+      if (learned === undefined) {
+        throw new Error(`external scaler ${address}: the metric to read is not known: learnSpec (GetMetricSpec) must succeed before measure`);
+      }
       // the scaler is asked by its own name, without the s<i>- prefix
-      const { metricValues } = await call('GetMetrics', { scaledObjectRef: ref, metricName: chosen.metricName }, m.signal);
+      const { metricValues } = await call('GetMetrics', { scaledObjectRef: ref, metricName: learned }, m.signal);
       if (metricValues.length === 0) {
-        throw new Error(`external scaler ${address} returned no value for metric "${chosen.metricName}"`);
+        throw new Error(`external scaler ${address} returned no value for metric "${learned}"`);
       }
       // the HPA sums every value KEDA returns for one metric, and KEDA reports a negative one as 0
       const value = metricValues.reduce((sum, v) => sum + nonNegative(v.metricValueFloat > 0 ? v.metricValueFloat : v.metricValue), 0);

@@ -58,6 +58,7 @@ export function createScaler(ctx: Omit<ScalerContext, 'signal' | 'now'>): Scaler
 function asReported(scaler: Scaler): Scaler {
   return {
     spec: scaler.spec,
+    ...(scaler.learnSpec ? { learnSpec: scaler.learnSpec.bind(scaler) } : {}),
     async measure(ctx: ScalerContext): Promise<MetricReading> {
       const r = await scaler.measure(ctx);
       const value = Number.isFinite(r.value) && r.value > 0 ? Number(r.value.toFixed(3)) : 0;

@@ -44,6 +44,13 @@ export interface MetricReading {
 
 export interface Scaler {
   readonly spec: MetricSpec;
+  /**
+   * Learns the metric name and target from the source, for a scaler whose metadata does not say them
+   * (external's GetMetricSpec); `spec` holds them once it resolves. Its own step, before every measure():
+   * a failed read then still carries what was learned, and the source may change them at any time (KEDA
+   * asks on every poll). Absent when the metadata says everything.
+   */
+  learnSpec?(ctx: ScalerContext): Promise<void>;
   measure(ctx: ScalerContext): Promise<MetricReading>;
   close(): Promise<void>;
 }

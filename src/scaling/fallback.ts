@@ -4,6 +4,7 @@
 
 import type { HealthStatus, MetricType, ScaledObjectSpec, TriggerMeasurement } from './types.ts';
 import { toMilli } from './replica-calculator.ts';
+import { formatNumber } from './time.ts';
 
 type FallbackSpec = NonNullable<ScaledObjectSpec['fallback']>;
 
@@ -72,6 +73,19 @@ export function fallbackValue(
   return { valueMilli, replicas, why };
 }
 
+/**
+ * A trigger whose target was never learned (external before its first GetMetricSpec answer) has target 0,
+ * and so does one below a milli-unit: 0 x replicas over a target of 0 is no count the HPA can compute, and
+ * the object would keep its size while its reason says the fallback stands in. The fallback's value only
+ * has to make the HPA land on the fallback count, so a unit target stands in for the unknown one: value
+ * = replicas, target = 1. The HPA's tolerance, limits and behavior then apply as for any fallback.
+ */
+const UNIT_TARGET = 1;
+
+function fallbackTarget(target: number): number {
+  return toMilli(target) > 0 ? target : UNIT_TARGET;
+}
+
 export interface FallbackOutcome {
   readings: TriggerReading[];
   /** undefined when no valid fallback is configured: KEDA writes health only then */
@@ -115,16 +129,19 @@ export function applyFallback(
       const failures = (previousHealth?.[m.metricName]?.numberOfFailures ?? 0) + 1;
       health[m.metricName] = { numberOfFailures: failures, status: 'Failing' };
       if (failures <= fallback.failureThreshold) return failed;
-      const synthetic = fallbackValue(fallback, m.metricType, m.target, currentReplicas, readyReplicas);
+      const target = fallbackTarget(m.target);
+      const synthetic = fallbackValue(fallback, m.metricType, target, currentReplicas, readyReplicas);
       if ('error' in synthetic) return { ...failed, error: `${failed.error}; ${synthetic.error}` };
+      const unknown = target === m.target ? '' : `, its target unknown (${formatNumber(m.target)}): a target of ${UNIT_TARGET} stands in`;
       // fallback counts as active, so an object resting at 0 is woken up to serve it
       return {
         ...base,
+        target,
         value: synthetic.valueMilli / 1000,
         valueMilli: synthetic.valueMilli,
         active: true,
         fallback: true,
-        fallbackWhy: synthetic.why,
+        fallbackWhy: `${synthetic.why}${unknown}`,
       };
     });
   const fallbackActive =

@@ -8,11 +8,14 @@ import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import amqp from 'amqplib';
+import * as grpc from '@grpc/grpc-js';
+import { fromJSON } from '@grpc/proto-loader';
 import { harness, type Harness } from '../helpers/harness.ts';
 import { asScalepass } from '../helpers/install.ts';
 import { ensureRabbitMqManagement } from '../harness/src/services.ts';
 import { create, deployment, scaledObject, specReplicas, pass, getSO, events } from '../helpers/fixtures.ts';
 import type { RunResult } from '../helpers/run.ts';
+import { EXTERNAL_SCALER_DESCRIPTOR } from '../../src/scalers/external.ts';
 
 const id = crypto.randomBytes(4).toString('hex');
 const SECRETS = { redis: `redis-pw-${id}`, pg: `pg-pw-${id}`, rabbit: `rabbit-pw-${id}`, wrong: `wrong-pw-${id}` };
@@ -174,6 +177,58 @@ describe('event sources end to end', () => {
     assert.equal(Object.values(health)[0]!.numberOfFailures, 3);
   });
 
+  it('an external scaler whose GetMetricSpec fails or never answers still falls back: Deployments at 2 go to fallback.replicas 5', async () => {
+    // the user's external scaler: GetMetrics and IsActive would answer, but the metric spec never arrives,
+    // so scalepass never learns the metric's target
+    const pkg = grpc.loadPackageDefinition(fromJSON(EXTERNAL_SCALER_DESCRIPTOR as never, { keepCase: true, longs: Number, defaults: true })) as unknown as { externalscaler: { ExternalScaler: grpc.ServiceClientConstructor } };
+    const server = new grpc.Server();
+    const specCalls = { fails: 0, hangs: 0 };
+    server.addService(pkg.externalscaler.ExternalScaler.service, {
+      GetMetricSpec: (call: grpc.ServerUnaryCall<{ scalerMetadata: Record<string, string> }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (call.request.scalerMetadata.spec === 'hangs') { specCalls.hangs++; return; }
+        specCalls.fails++;
+        cb({ code: grpc.status.UNAVAILABLE, details: 'metric catalogue unreachable' });
+      },
+      GetMetrics: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { metricValues: [{ metricName: 'orders', metricValue: 1 }] }),
+      IsActive: (_c: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { result: true }),
+      StreamIsActive: (c: grpc.ServerWritableStream<unknown, unknown>) => c.end(),
+    });
+    const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    try {
+      const ns = await h.namespace('e2e-external-fallback');
+      namespaces.push(ns);
+      for (const mode of ['fails', 'hangs']) {
+        await create(h, ns, deployment(mode, 2));
+        await create(h, ns, scaledObject(mode, { scaleTargetRef: { name: mode }, pollingInterval: 1, fallback: { failureThreshold: 1, replicas: 5 },
+          triggers: [{ type: 'external', metadata: { scalerAddress: `127.0.0.1:${port}`, spec: mode } }] }));
+      }
+      const run = async () => {
+        const p = await pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--trigger-timeout-ms', '1000'] });
+        outputs.push(p);
+        return { p, fails: await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/fails`), hangs: await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/hangs`) };
+      };
+      const first = await run();
+      assert.deepEqual({ fails: first.fails, hangs: first.hangs }, { fails: 2, hangs: 2 }, 'failure 1 of failureThreshold 1: replicas kept');
+      const errors = Object.fromEntries(first.p.report.objects.map((o) => [o.name, o.triggers[0]!.error]));
+      assert.match(errors.fails ?? '', /GetMetricSpec: UNAVAILABLE: metric catalogue unreachable/);
+      assert.match(errors.hangs ?? '', /timed out after 1000 ms|GetMetricSpec: aborted/);
+      // failure 2 > 1: the fallback stands in; without behavior the HPA's scale-up limit (max(2 x 2, 4)) applies as to any
+      const second = await run();
+      assert.deepEqual({ fails: second.fails, hangs: second.hangs }, { fails: 4, hangs: 4 }, `reasons: ${second.p.report.objects.map((o) => o.reason).join(' | ')}`);
+      const third = await run();
+      assert.deepEqual({ fails: third.fails, hangs: third.hangs }, { fails: 5, hangs: 5 }, `reasons: ${third.p.report.objects.map((o) => o.reason).join(' | ')}`);
+      for (const o of third.p.report.objects) assert.match(o.reason ?? '', /fallback stands in for s0-external: fallback replicas 5, its target unknown/);
+      for (const name of ['fails', 'hangs']) {
+        const so = await getSO(h, ns, name);
+        assert.equal(so.status?.conditions?.find((c) => c.type === 'Fallback')?.status, 'True', name);
+        assert.deepEqual(so.status?.health, { 's0-external': { numberOfFailures: 3, status: 'Failing' } }, name);
+      }
+      assert.ok(specCalls.fails >= 3 && specCalls.hangs >= 3, `GetMetricSpec is asked on every pass: ${JSON.stringify(specCalls)}`);
+    } finally {
+      server.forceShutdown();
+    }
+  });
+
   it('a wrong password errors the trigger without scaling down, and no secret appears in logs, events, status or metrics', async () => {
     const ns = await h.namespace('e2e-secrets');
     namespaces.push(ns);
@@ -233,6 +288,8 @@ describe('event sources end to end', () => {
       seen.push(JSON.stringify(await h.admin.list(`/apis/events.k8s.io/v1/namespaces/${n}/events`)));
       seen.push(JSON.stringify(await h.admin.list(`/apis/keda.sh/v1alpha1/namespaces/${n}/scaledobjects`)));
     }
+    // the collector writes its file after it has answered the pass's export: wait until this pass's points are in it
+    await h.waitForMetrics((ps) => ps.length > 0, 15_000, (x) => x.attrs.namespace === ns);
     seen.push(fs.readFileSync(h.state.metricsFile, 'utf8'));
     const all = seen.join('\n');
     assert.ok(all.length > 10_000, 'there is output to search');

@@ -46,11 +46,13 @@ export function scalerFactory(type: string, defaults: ScalerDefaults = {}) {
     return s;
   }
 
-  function read(s: Scaler, signal: AbortSignal = defaultSignal(), now: number = defaults.now?.() ?? 0) {
+  /** As a pass reads a trigger: the metric spec first for a scaler that learns it (external), then the value. */
+  async function read(s: Scaler, signal: AbortSignal = defaultSignal(), now: number = defaults.now?.() ?? 0) {
     const ctx = {
       namespace: 'shop', scaledObjectName: name, triggerIndex: 0, trigger: { type, metadata: {} },
       authParams: {}, resolvedEnv: {}, now, signal,
     } satisfies ScalerContext;
+    await s.learnSpec?.(ctx);
     return s.measure(ctx);
   }
 

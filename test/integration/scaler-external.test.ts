@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { fromJSON, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { EXTERNAL_SCALER_DESCRIPTOR } from '../../src/scalers/external.ts';
 import { createScaler } from '../../src/scalers/registry.ts';
-import { ScalerConfigError, type Scaler } from '../../src/scalers/types.ts';
+import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
 import { makeTestPki, type TestPki } from '../helpers/pki.ts';
 import { closedPort, rejection, scalerFactory, runScript } from '../helpers/scalers.ts';
 
@@ -30,6 +30,8 @@ interface Ref {
 const queues = new Map<string, string[]>();
 const seen: Array<{ method: string; ref: Ref; metricName?: string }> = [];
 const slowTimers = new Set<NodeJS.Timeout>();
+/** queues whose GetMetricSpec the server refuses from now on, as a server that renamed its metric does */
+const refusedSpecs = new Set<string>();
 let cancelledCalls = 0;
 
 function depth(ref: Ref): number {
@@ -47,7 +49,7 @@ const implementation = {
     const md = ref.scalerMetadata;
     if (md.mode === 'no-spec') return cb(null, { metricSpecs: [] });
     if (md.mode === 'two-specs') return cb(null, { metricSpecs: [{ metricName: 'a', targetSize: 1 }, { metricName: 'b', targetSize: 1 }] });
-    if (md.mode === 'spec-error') return cb({ code: grpc.status.NOT_FOUND, details: `no queue named ${md.queue}` });
+    if (md.mode === 'spec-error' || refusedSpecs.has(md.queue ?? '')) return cb({ code: grpc.status.NOT_FOUND, details: `no queue named ${md.queue}` });
     const spec = md.targetFloat
       ? { metricName: `${md.queue}.length`, targetSize: 9, targetSizeFloat: Number(md.targetFloat) }
       : { metricName: `${md.queue}.length`, targetSize: Number(md.targetSize ?? 0) };
@@ -136,6 +138,10 @@ function failure(s: Scaler, signal?: AbortSignal) {
   return rejection(() => read(s, signal), 'the measurement succeeded');
 }
 
+function ctx(metadata: Record<string, string> = {}): ScalerContext {
+  return { namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger: { type: 'external', metadata }, authParams: {}, resolvedEnv: {}, now: 0, signal: AbortSignal.timeout(5000) };
+}
+
 function fill(queue: string, n: number): void {
   queues.set(queue, Array.from({ length: n }, (_, i) => `job-${i}`));
 }
@@ -155,13 +161,41 @@ describe('external: value, activity, metric name and target', () => {
     assert.equal(s.spec.metricName, 's3-eu/orders:v2.length');
   });
 
-  it('knows the metric name and target only after the first measurement: s<index>-external and 0 before', async () => {
+  it('knows the metric name and target once GetMetricSpec answered: s<index>-external and 0 before', async () => {
     const s = scaler({ queue: 'orders', targetSize: '2' }, { triggerIndex: 1 });
     assert.equal(s.spec.metricName, 's1-external');
     assert.equal(s.spec.target, 0);
-    await read(s);
+    seen.length = 0;
+    await s.learnSpec!(ctx());
+    assert.deepEqual(seen.map((x) => x.method), ['GetMetricSpec'], 'learning the spec reads no value');
     assert.equal(s.spec.metricName, 's1-orders.length');
     assert.equal(s.spec.target, 2);
+  });
+
+  it('a value that cannot be read after GetMetricSpec answered leaves the learned name and target in place', async () => {
+    const s = scaler({ queue: 'orders', targetSize: '2', mode: 'error' });
+    await s.learnSpec!(ctx());
+    await assert.rejects(s.measure(ctx()), /GetMetrics: INTERNAL/);
+    assert.equal(s.spec.metricName, 's0-orders.length');
+    assert.equal(s.spec.target, 2);
+  });
+
+  it('a GetMetricSpec that fails after one that answered leaves the spec unknown, not stale', async () => {
+    const s = scaler({ queue: 'renamed', targetSize: '2' });
+    await s.learnSpec!(ctx());
+    assert.equal(s.spec.target, 2);
+    refusedSpecs.add('renamed');
+    try {
+      await assert.rejects(s.learnSpec!(ctx()), /GetMetricSpec: NOT_FOUND/);
+    } finally {
+      refusedSpecs.delete('renamed');
+    }
+    assert.deepEqual({ name: s.spec.metricName, target: s.spec.target }, { name: 's0-external', target: 0 });
+    await assert.rejects(s.measure(ctx()), /the metric to read is not known/);
+  });
+
+  it('refuses to read a value before the metric spec is known, naming the missing step', async () => {
+    await assert.rejects(scaler({ queue: 'orders', targetSize: '2' }).measure(ctx()), /the metric to read is not known: learnSpec \(GetMetricSpec\) must succeed before measure/);
   });
 
   it('follows a target the scaler changes between passes', async () => {
@@ -385,6 +419,7 @@ describe('external: the run ends', () => {
       const { createScaler } = await import(${JSON.stringify(REGISTRY)});
       const s = createScaler({ namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0,
         trigger: { type: 'external', metadata: { scalerAddress: ${JSON.stringify(address)}, queue: 'orders', targetSize: '1' } }, authParams: {}, resolvedEnv: {} });
+      await s.learnSpec({ signal: AbortSignal.timeout(5000) });
       const r = await s.measure({ signal: AbortSignal.timeout(5000) });
       await s.close();
       console.log(JSON.stringify(r));

@@ -56,19 +56,27 @@ before(async () => {
   gauge.record(37, { case: run, part: 'a' });
   gauge.record(5, { case: run, part: 'b' });
   await provider.forceFlush();
+  // The scaler asks for the value at the pass's time in whole seconds (RFC 3339, as KEDA does), and a
+  // series first scraped a moment ago does not exist yet at the start of the current second: wait until
+  // Prometheus answers that very query, at the current whole second, with both series.
   const t0 = Date.now();
   for (;;) {
-    const rows = await h.promQuery(`${GAUGE}{case="${run}"}`);
-    if (rows.length === 2) break;
+    const rows = await queryAt(`${GAUGE}{case="${run}"}`, Math.floor(Date.now() / 1000));
+    if (rows === 2) break;
     if (Date.now() - t0 > 30_000) {
-      assert.fail(`the gauge did not reach Prometheus through the collector within 30 s (${rows.length} series seen); collector log: ${h.state.dir}/logs/otelcol.log`);
+      assert.fail(`the gauge did not reach Prometheus through the collector within 30 s (${rows} series seen); collector log: ${h.state.dir}/logs/otelcol.log`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  // the scaler asks for the value at the pass's time in whole seconds (RFC 3339, as KEDA does): a
-  // series first scraped a moment ago may not exist yet at the start of the current second
-  await new Promise((r) => setTimeout(r, 1500));
 });
+
+/** How many series Prometheus returns for q evaluated at `seconds` (Unix time). */
+async function queryAt(q: string, seconds: number): Promise<number> {
+  const r = await fetch(`${prom}/api/v1/query?${new URLSearchParams({ query: q, time: String(seconds) })}`);
+  const j = (await r.json()) as { status: string; data: { result: unknown[] } };
+  if (j.status !== 'success') throw new Error(`prometheus query failed: ${q}`);
+  return j.data.result.length;
+}
 
 after(async () => {
   await Promise.all(open.map((s) => s.close()));

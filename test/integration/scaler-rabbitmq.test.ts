@@ -2,14 +2,16 @@
 // and over the HTTP management API, publish rates, regex-matched queues, virtual hosts, and how
 // failures read (wrong password, closed port, unresponsive peer), credentials never shown.
 //
-// The management API refreshes queue statistics every 5 s, so the HTTP cases prepare all their queues
-// up front and wait once until the API reports what was published.
+// Messages are published on confirm channels and each fill waits for the broker's acks: the scaler reads
+// over a connection of its own, and an unconfirmed publish may still be in flight when it asks. The
+// management API refreshes queue statistics every collect_statistics_interval (5 s), so the HTTP cases
+// prepare all their queues up front and wait once until the API reports what was published.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { harness } from '../helpers/harness.ts';
 import { closedPort, scalerFactory } from '../helpers/scalers.ts';
 import { ensureRabbitMqManagement } from '../harness/src/services.ts';
@@ -23,7 +25,7 @@ const SECRET = `wr0ng-s3cret-${run}`;
 let amqpUrl = '';
 let mgmt = '';
 let conn: ChannelModel;
-let ch: Channel;
+let ch: ConfirmChannel;
 const queues: string[] = [];
 const vhosts: string[] = [];
 const factory = scalerFactory('rabbitmq', { scaledObjectName: 'orders-worker', now: () => Date.now() });
@@ -86,10 +88,12 @@ async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boo
   return last;
 }
 
-async function fill(name: string, n: number, channel: Channel = ch): Promise<void> {
-  await channel.assertQueue(name, { durable: false });
+/** Declares the queue and publishes n messages, returning once the broker has acknowledged every one. */
+async function fill(name: string, n: number): Promise<void> {
+  await ch.assertQueue(name, { durable: false });
   queues.push(name);
-  for (let i = 0; i < n; i++) channel.sendToQueue(name, Buffer.from(`m${i}`));
+  for (let i = 0; i < n; i++) ch.sendToQueue(name, Buffer.from(`m${i}`));
+  await ch.waitForConfirms();
 }
 
 /**
@@ -112,7 +116,7 @@ before(async () => {
   // a harness started before it learnt to enable the management plugin has it off: make sure
   mgmt = await ensureRabbitMqManagement((s) => process.stderr.write(`${s}\n`));
   conn = await amqp.connect(amqpUrl);
-  ch = await conn.createChannel();
+  ch = await conn.createConfirmChannel();
 });
 
 after(async () => {
@@ -134,7 +138,6 @@ describe('rabbitmq over AMQP', () => {
 
   it('reads 37 after 37 messages are published; active above activationValue 36, inactive at 37', async () => {
     await fill(q('amqp-37'), 37);
-    await until('the broker counts 37', async () => (await ch.checkQueue(q('amqp-37'))).messageCount, (n) => n === 37);
     assert.deepEqual(await read(scaler({ queueName: q('amqp-37'), host: amqpUrl, mode: 'QueueLength', value: '10', activationValue: '36' })), { value: 37, active: true });
     assert.deepEqual(await read(scaler({ queueName: q('amqp-37'), host: amqpUrl, mode: 'QueueLength', value: '10', activationValue: '37' })), { value: 37, active: false });
   });
@@ -144,7 +147,6 @@ describe('rabbitmq over AMQP', () => {
     try {
       const ch2 = await c2.createChannel();
       await fill(q('amqp-unacked'), 10);
-      await until('the broker counts 10', async () => (await ch.checkQueue(q('amqp-unacked'))).messageCount, (n) => n === 10);
       for (let i = 0; i < 4; i++) assert.ok(await ch2.get(q('amqp-unacked'), { noAck: false }));
       assert.equal((await read(scaler({ queueName: q('amqp-unacked'), host: amqpUrl }))).value, 6);
     } finally {
@@ -171,10 +173,10 @@ describe('rabbitmq over AMQP', () => {
     await api('PUT', `/api/permissions/${encodeURIComponent(vhost)}/guest`, { configure: '.*', write: '.*', read: '.*' });
     const c2 = await amqp.connect(`amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`);
     try {
-      const ch2 = await c2.createChannel();
+      const ch2 = await c2.createConfirmChannel();
       await ch2.assertQueue('jobs', { durable: false });
       for (let i = 0; i < 5; i++) ch2.sendToQueue('jobs', Buffer.from('x'));
-      await until('the broker counts 5', async () => (await ch2.checkQueue('jobs')).messageCount, (n) => n === 5);
+      await ch2.waitForConfirms();
       assert.equal((await read(scaler({ queueName: 'jobs', host: amqpUrl, vhostName: vhost }))).value, 5);
     } finally {
       await c2.close();
@@ -228,7 +230,7 @@ describe('rabbitmq over AMQP', () => {
 
 describe('rabbitmq over the HTTP management API', () => {
   const vhost = `scalepass-${run}-http`;
-  let vch: Channel;
+  let vch: ConfirmChannel;
   let vconn: ChannelModel;
   let consumerConn: ChannelModel;
 
@@ -253,10 +255,10 @@ describe('rabbitmq over the HTTP management API', () => {
     consumerConn = await amqp.connect(amqpUrl);
     const consumer = await consumerConn.createChannel();
     vconn = await amqp.connect(`amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`);
-    vch = await vconn.createChannel();
+    vch = await vconn.createConfirmChannel();
     await vch.assertQueue('jobs', { durable: false });
     for (let i = 0; i < 6; i++) vch.sendToQueue('jobs', Buffer.from('x'));
-    await until('10 in the queue', async () => (await ch.checkQueue(q('http-unacked'))).messageCount, (n) => n === 10);
+    await vch.waitForConfirms();
     for (let i = 0; i < 4; i++) assert.ok(await consumer.get(q('http-unacked'), { noAck: false }));
     const expect: Array<[string, string, number, number]> = [
       ['/', q('http-37'), 37, 37], ['/', q('http-unacked'), 10, 6], ['/', q('rx-c'), 9, 9], ['/', q('rx-a'), 3, 3], ['/', q('rx-b'), 4, 4], [vhost, 'jobs', 6, 6], ['/', q('http with space'), 2, 2],

@@ -14,6 +14,10 @@ const TWO: HPAScalingPolicy = { type: 'Pods', value: 2, periodSeconds: 60 };
 const WIDE_OPEN = { scaleUp: { policies: [{ type: 'Pods', value: 100, periodSeconds: 15 }] as HPAScalingPolicy[] } };
 const FB = { failureThreshold: 3, replicas: 6 };
 const failing = (n: number) => ({ 's0-metric-api-value': { numberOfFailures: n, status: 'Failing' as const } });
+const FB5 = { failureThreshold: 3, replicas: 5 };
+const failingExternal = (n: number) => ({ 's0-external': { numberOfFailures: n, status: 'Failing' as const } });
+// an external trigger whose GetMetricSpec failed: its metric name and target were never learned
+const specUnknown = failed('error calling external scaler 127.0.0.1:50051: GetMetricSpec: UNAVAILABLE: connection refused', { type: 'external', name: 's0-external', target: 0 });
 
 interface Row {
   name: string;
@@ -92,6 +96,11 @@ table('fallback', [
   { name: 'currentReplicasIfHigher keeps 9 replicas over a fallback of 6', c: { replicas: 9, spec: { fallback: { ...FB, behavior: 'currentReplicasIfHigher' } }, measurements: [failed('timeout', { target: 10 })], status: { ...ACTIVE, health: failing(3) } }, want: { replicas: 9 } },
   { name: 'currentReplicasIfLower keeps 4 replicas under a fallback of 6', c: { replicas: 4, spec: { fallback: { ...FB, behavior: 'currentReplicasIfLower' } }, measurements: [failed('timeout', { target: 10 })], status: { ...ACTIVE, health: failing(3) } }, want: { replicas: 4 } },
   { name: 'reaches 6 for a Value target by dividing by the 4 ready pods', c: { replicas: 4, spec: { fallback: FB }, measurements: [failed('timeout', { target: 10, metricType: 'Value' })], status: { ...ACTIVE, health: failing(3) } }, want: { replicas: 6 } },
+  { name: 'an external trigger whose metric spec was never learned (target 0) still falls back: 2 -> 5 replicas', c: { replicas: 2, behavior: WIDE_OPEN, spec: { fallback: FB5 }, measurements: [specUnknown], status: { ...ACTIVE, health: failingExternal(3) } }, want: { replicas: 5, fallback: 'True/FallbackExists', events: ['KEDAScalerFailed', 'ScaledObjectFallbackActivated', 'SuccessfulRescale'], reason: /^scaling 2 -> 5: s0-external wants 5: .*fallback stands in for s0-external: fallback replicas 5, its target unknown/ } },
+  { name: 'without behavior the HPA\'s scale-up limit applies to a fallback with an unknown target as to any: 2 -> 4', c: { replicas: 2, spec: { fallback: FB5 }, measurements: [specUnknown], status: { ...ACTIVE, health: failingExternal(3) } }, want: { replicas: 4, reason: /scale-up limited to 4/ } },
+  { name: 'and on the next pass 4 -> 5, then 5 stays', c: { replicas: 4, spec: { fallback: FB5 }, measurements: [specUnknown], status: { ...settled({ active: true, fallback: true }), health: failingExternal(4) } }, want: { replicas: 5 } },
+  { name: 'stays at the fallback count of 5 with an unknown target', c: { replicas: 5, spec: { fallback: FB5 }, measurements: [specUnknown], status: { ...settled({ active: true, fallback: true }), health: failingExternal(5) } }, want: { replicas: 5, events: ['KEDAScalerFailed'] } },
+  { name: 'a Value trigger with an unknown target falls back to 5 from 2 ready pods', c: { replicas: 2, behavior: WIDE_OPEN, spec: { fallback: FB5 }, measurements: [{ ...specUnknown, metricType: 'Value' }], status: { ...ACTIVE, health: failingExternal(3) } }, want: { replicas: 5 } },
   { name: 'announces ScaledObjectFallbackDeactivated when the scaler recovers', c: { replicas: 6, spec: { fallback: FB }, measurements: [metric(30, { target: 10 })], status: { ...settled({ active: true, fallback: true }), health: failing(5) } }, want: { fallback: 'False/NoFallbackFound', events: ['ScaledObjectFallbackDeactivated'] } },
 ]);
 
