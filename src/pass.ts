@@ -31,6 +31,8 @@ export interface PassOptions {
   lastPass?: number;
   /** events' reportingInstance */
   instance: string;
+  /** aborted when the shard's lease is lost: from then on no write starts (another run may be writing) */
+  leaseLost?: AbortSignal;
 }
 
 export interface TriggerReport {
@@ -138,11 +140,11 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
       const wasFailing = so.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.message === detail);
       if (!o.dryRun) {
         if (statusChanged(so.status, status)) {
-          await writeStatus(rest, so, status);
+          await guardWrite(o.leaseLost, () => writeStatus(rest, so, status));
           report.statusWritten = true;
         }
         if (!wasFailing) {
-          await createEvent(rest, so, ev, o.instance, new Date(now()));
+          await guardWrite(o.leaseLost, () => createEvent(rest, so, ev, o.instance, new Date(now())));
           report.events.push(ev);
         }
       }
@@ -204,9 +206,10 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
       if (!o.dryRun) {
         if (decision.replicas !== scale.specReplicas) {
           try {
-            await targets.setReplicas(target, decision.replicas);
+            await guardWrite(o.leaseLost, () => targets.setReplicas(target, decision.replicas));
             report.scaled = true;
           } catch (e) {
+            if (e instanceof LeaseLostError) throw e;
             const failed: DecisionEvent = { type: 'Warning', reason: decision.replicas > scale.specReplicas ? 'KEDAScaleTargetActivationFailed' : 'KEDAScaleTargetDeactivationFailed',
               message: `Failed to scale ${target.kindString} ${ns}/${so.spec.scaleTargetRef.name} from ${scale.specReplicas} to ${decision.replicas}: ${message(e)}` };
             // the decision's success events did not happen; keep only the others
@@ -221,10 +224,10 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
           }
         }
         if (statusChanged(so.status, status)) {
-          await writeStatus(rest, so, status);
+          await guardWrite(o.leaseLost, () => writeStatus(rest, so, status));
           report.statusWritten = true;
         }
-        for (const ev of events) await createEvent(rest, so, ev, o.instance, new Date(now()));
+        for (const ev of events) await guardWrite(o.leaseLost, () => createEvent(rest, so, ev, o.instance, new Date(now())));
       }
       report.events = events;
       const errored = report.triggers.filter((t) => t.error);
@@ -314,6 +317,14 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   } finally {
     await Promise.allSettled(scalers.map((s) => s.close()));
   }
+}
+
+class LeaseLostError extends Error {}
+
+/** A write starts only while this run holds the shard's lease; otherwise the object fails with this error. */
+function guardWrite<T>(leaseLost: AbortSignal | undefined, write: () => Promise<T>): Promise<T> {
+  if (leaseLost?.aborted) return Promise.reject(new LeaseLostError('shard lease lost: not writing'));
+  return write();
 }
 
 function triggerRef(m: TriggerMeasurement): TriggerRef {
