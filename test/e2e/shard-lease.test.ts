@@ -13,6 +13,9 @@ import { create, deployment, scaledObject, specReplicas, pass, getSO, events, ty
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/scalepass-system/leases';
 const LAST_PASS = 'scalepass.dev/last-pass-time';
+// short, so a pass outlives it, yet long enough that a renewal on a busy machine still comes in time
+// (renewed every 1.3 s, lost after 2.7 s without one)
+const LEASE_S = 4;
 
 interface LeaseLive {
   metadata: { name: string; resourceVersion: string; annotations?: Record<string, string> };
@@ -117,15 +120,15 @@ describe('shard lease', () => {
     await create(h, ns, deployment('w', 0));
     await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1, triggers: [trigger(slow.url)] }));
     slow.hold();
-    const first = startScalepass(runArgs(ns), runEnv(2));
+    const first = startScalepass(runArgs(ns), runEnv(LEASE_S));
     try {
       await slow.holding();
       const held = await waitForLease(h, (l) => !!l.spec.holderIdentity?.endsWith(`-${first.pid}`), 'the first run holds the lease');
       // still held while the pass is mid-measure, and renewed past the end of its first term
       const renewed = await waitForLease(h, (l) => l.metadata.name === held.metadata.name && l.spec.holderIdentity === held.spec.holderIdentity
-        && Date.parse(l.spec.renewTime ?? '') - Date.parse(l.spec.acquireTime ?? '') > 2000, 'the lease renewed beyond its 2 s duration', 15_000);
-      assert.equal(renewed.spec.leaseDurationSeconds, 2);
-      const second = await runScalepass(runArgs(ns), runEnv(2));
+        && Date.parse(l.spec.renewTime ?? '') - Date.parse(l.spec.acquireTime ?? '') > LEASE_S * 1000, `the lease renewed beyond its ${LEASE_S} s duration`, 20_000);
+      assert.equal(renewed.spec.leaseDurationSeconds, LEASE_S);
+      const second = await runScalepass(runArgs(ns), runEnv(LEASE_S));
       assert.equal(second.code, 1, second.stderr);
       assert.ok(second.logs.some((l) => l.msg === 'another run holds this shard; nothing done'), second.stderr);
       assert.equal(second.stdout, '', 'the refused run prints no plan');
@@ -149,7 +152,7 @@ describe('shard lease', () => {
     await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1, triggers: [trigger(slow.url)] }));
     const before = await getSO(h, ns, 'w');
     slow.hold();
-    const run = startScalepass(runArgs(ns), runEnv(2));
+    const run = startScalepass(runArgs(ns), runEnv(LEASE_S));
     try {
       await slow.holding();
       const ours = await waitForLease(h, (l) => !!l.spec.holderIdentity?.endsWith(`-${run.pid}`), 'the run holds the lease');
