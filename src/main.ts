@@ -7,7 +7,7 @@ import type { Config } from './config/load.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createTelemetry, formatFlushResult, shardInstanceId, type Telemetry } from './telemetry/provider.ts';
 import { KubeRest, ApiError } from './kube/rest.ts';
-import { acquire, LeaseHeld, type ShardLease } from './kube/lease.ts';
+import { acquire, LeaseHeld, LeaseLost, type ShardLease } from './kube/lease.ts';
 import { scheduledStart, type ScheduledStart } from './schedule.ts';
 import { runPass } from './pass.ts';
 import { table, json } from './output.ts';
@@ -36,6 +36,24 @@ async function findScheduledStart(rest: KubeRest, c: Config, processStart: numbe
   return scheduledStart({ job, schedule: c.schedule, processStart });
 }
 
+/**
+ * Give the lease back and record this pass as the shard's last. Failing that, the pass still counts:
+ * its writes are done, and the report and exit code are about the objects.
+ */
+async function giveBack(lease: ShardLease, passStart: number, log: Logger): Promise<void> {
+  try {
+    await lease.release(passStart);
+  } catch (e) {
+    // due-ness only widens with an older last-pass time: objects are evaluated early, never skipped
+    const next = lease.lastPass === undefined
+      ? 'the next pass evaluates every object again, as on the shard\'s first pass'
+      : `the next pass re-evaluates early the objects whose pollingInterval tick fell since the previous pass (${new Date(lease.lastPass).toISOString()})`;
+    log.warn(`could not give the shard lease back: it expires by its duration (${lease.durationS} s after its last renewal) and until then another run of this shard is refused; the last-pass time was not recorded, so ${next}`, {
+      lease: lease.id, expires: new Date(lease.renewedAt + lease.durationS * 1000).toISOString(), error: (e as Error).message,
+    });
+  }
+}
+
 export async function main(c: Config, processStart: number): Promise<number> {
   const log = createLogger(c.logLevel);
   const telemetry: Telemetry = createTelemetry({
@@ -46,6 +64,7 @@ export async function main(c: Config, processStart: number): Promise<number> {
 
   let code = 0;
   let rest: KubeRest | undefined;
+  let leaseRest: KubeRest | undefined;
   let lease: ShardLease | undefined;
 
   // A CronJob's activeDeadlineSeconds or a node drain sends SIGTERM: give the shard back (the next
@@ -72,21 +91,31 @@ export async function main(c: Config, processStart: number): Promise<number> {
     const leaseNs = c.leaseNamespace ?? c.jobNamespace ?? 'scalepass-system';
     if (!c.dryRun) {
       const holder = process.env.HOSTNAME ? `${process.env.HOSTNAME}` : `${os.hostname()}-${process.pid}`;
-      const durationS = Math.ceil((c.passDeadlineMs + c.flushTimeoutMs) / 1000) + 5;
-      lease = await acquire(rest, leaseNs, leaseName(c), holder, passStart, durationS);
+      const id = `${leaseNs}/${leaseName(c)}`;
+      // its own connection: a renewal must not queue behind the pass's requests for a socket, nor
+      // count among the pass's requests
+      leaseRest = await KubeRest.fromKubeConfig(kc, 2);
+      const held = await acquire(leaseRest, leaseNs, leaseName(c), holder, passStart, c.leaseDurationSeconds, {
+        onRenewError: (e) => log.warn('could not renew the shard lease; retrying until the renew deadline', { lease: id, error: e.message }),
+      });
+      lease = held;
+      held.lost.addEventListener('abort', () => {
+        if (held.lost.reason instanceof LeaseLost) log.error('shard lease lost: stopping writes, another run may be handling this shard', { lease: held.id, error: held.lost.reason.message });
+      }, { once: true });
     }
     const report = await runPass(rest, telemetry.recorder, log, {
       namespaces: c.namespaces, labelSelector: c.labelSelector, concurrency: c.concurrency,
       triggerTimeoutMs: c.triggerTimeoutMs, passDeadlineMs: c.passDeadlineMs, dryRun: c.dryRun,
       shardIndex: c.shardIndex, shardCount: c.shardCount, scheduledStart: sched.time,
-      lastPass: lease?.lastPass, instance: process.env.HOSTNAME ?? os.hostname(),
+      lastPass: lease?.lastPass, instance: process.env.HOSTNAME ?? os.hostname(), leaseLost: lease?.lost,
     });
-    if (lease) await lease.release(passStart);
+    const lost = lease?.lost.reason instanceof LeaseLost ? lease.lost.reason : undefined;
+    if (lease && !lost) await giveBack(lease, passStart, log);
     lease = undefined;
 
     const failed = report.objects.filter((o) => o.outcome === 'failed');
     const skipped = report.objects.filter((o) => o.outcome === 'skipped').length;
-    code = failed.length ? 1 : 0;
+    code = failed.length || lost ? 1 : 0;
     process.stdout.write((c.output === 'json'
       ? json(report, { dryRun: c.dryRun, scheduledStart: { ...sched, time: new Date(sched.time).toISOString() } })
       : table(report)) + '\n');
@@ -94,14 +123,16 @@ export async function main(c: Config, processStart: number): Promise<number> {
       objects: report.objects.length, evaluated: report.objects.length - skipped - failed.length, skipped, failed: failed.length,
       failedObjects: failed.map((o) => `${o.namespace}/${o.name}: ${o.detail ?? ''}`), durationMs: report.durationMs, requests: report.requests, denied: report.denied,
     });
+    if (lost) log.error('the shard lease was lost during the pass: no write was started after the loss, and the last-pass time was not recorded', { error: lost.message });
   } catch (e) {
     code = 1;
     if (e instanceof LeaseHeld) log.error('another run holds this shard; nothing done', { error: e.message });
     else if (e instanceof ApiError && e.status === 403) log.error('permission denied by the API server (check the ServiceAccount\'s RBAC)', { error: e.message });
     else log.error('pass failed', { error: (e as Error).message });
   } finally {
-    if (lease && rest) await lease.release().catch(() => undefined);
+    if (lease) await lease.release().catch(() => undefined);
     rest?.close();
+    leaseRest?.close();
   }
 
   const r = await telemetry.flush(c.flushTimeoutMs);

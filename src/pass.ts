@@ -38,6 +38,8 @@ export interface PassOptions {
   lastPass?: number;
   /** events' reportingInstance */
   instance: string;
+  /** aborted when the shard's lease is lost: from then on no write starts (another run may be writing) */
+  leaseLost?: AbortSignal;
 }
 
 export interface ObjectReport {
@@ -115,9 +117,9 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
       const ev: DecisionEvent = { type: 'Warning', reason: 'ScaledObjectCheckFailed', message: detail };
       const wasFailing = so.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.message === detail);
       if (!o.dryRun) {
-        if (statusChanged(so.status, status)) report.statusWritten = await writeStatus(rest, so, status);
+        if (statusChanged(so.status, status)) report.statusWritten = await guardWrite(o.leaseLost, () => writeStatus(rest, so, status));
         if (!wasFailing) {
-          await createEvent(rest, so, ev, o.instance, new Date(now()));
+          await guardWrite(o.leaseLost, () => createEvent(rest, so, ev, o.instance, new Date(now())));
           report.events.push(ev);
         }
       }
@@ -159,10 +161,11 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
       let scaleError: string | undefined;
       for (let attempt = 1; !o.dryRun && decision.replicas !== scale.specReplicas; attempt++) {
         try {
-          await targets.setReplicas(target, scale, decision.replicas);
+          await guardWrite(o.leaseLost, () => targets.setReplicas(target, scale, decision.replicas));
           report.scaled = true;
           break;
         } catch (e) {
+          if (e instanceof LeaseLostError) throw e;
           if (!(e instanceof ScaleConflict) || attempt >= SCALE_ATTEMPTS) {
             scaleError = message(e);
             break;
@@ -208,8 +211,8 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         status.scaleEvents = so.status?.scaleEvents;
       }
       if (!o.dryRun) {
-        if (statusChanged(so.status, status)) report.statusWritten = await writeStatus(rest, so, status);
-        for (const ev of events) await createEvent(rest, so, ev, o.instance, new Date(now()));
+        if (statusChanged(so.status, status)) report.statusWritten = await guardWrite(o.leaseLost, () => writeStatus(rest, so, status));
+        for (const ev of events) await guardWrite(o.leaseLost, () => createEvent(rest, so, ev, o.instance, new Date(now())));
       }
       report.events = events;
       const errored = report.triggers.filter((t) => t.error);
@@ -256,6 +259,14 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   } finally {
     await Promise.allSettled(scalers.map((s) => s.close()));
   }
+}
+
+class LeaseLostError extends Error {}
+
+/** A write starts only while this run holds the shard's lease; otherwise the object fails with this error. */
+function guardWrite<T>(leaseLost: AbortSignal | undefined, write: () => Promise<T>): Promise<T> {
+  if (leaseLost?.aborted) return Promise.reject(new LeaseLostError('shard lease lost: not writing'));
+  return write();
 }
 
 function distinct(xs: string[]): string {

@@ -29,6 +29,7 @@ export interface Config {
   shardIndex: number;
   shardCount: number;
   leaseNamespace?: string;
+  leaseDurationSeconds: number;
   emitCurrentKedaNames: boolean;
   jobName?: string;
   jobNamespace?: string;

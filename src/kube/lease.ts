@@ -1,6 +1,12 @@
 // One coordination.k8s.io Lease per shard: it records when the shard's last pass completed (that is
 // what makes pollingInterval hold across runs without a write per object) and keeps an ad-hoc run
 // from racing the CronJob's run of the same shard.
+//
+// The lease is short and renewed while the pass runs, as client-go's leader election does: a pass
+// that outlives one duration (slow backends, a slow apiserver) keeps the shard, and a run that dies
+// without giving it back blocks the next run of its shard for at most one duration. If a renewal is
+// refused because another run took the Lease, or none succeeds within the renew deadline, `lost`
+// aborts: the pass must stop writing, because another run may already be writing the same objects.
 import { ApiError, type KubeRest } from './rest.ts';
 
 export interface Lease {
@@ -14,16 +20,59 @@ const micro = (t: number) => new Date(t).toISOString().replace(/\.(\d{3})Z$/, '.
 
 export class LeaseHeld extends Error {}
 
+/** The reason `lost` carries when another run took the lease or it could not be renewed in time. */
+export class LeaseLost extends Error {}
+
+export interface LeaseTiming {
+  durationMs: number;
+  /** a renewal is due this long after the last successful one */
+  renewIntervalMs: number;
+  /** without a successful renewal for this long (from when it was sent), the lease counts as lost */
+  renewDeadlineMs: number;
+  /** wait between failed renewal attempts */
+  retryMs: number;
+}
+
+/**
+ * client-go's defaults are 15 s / 10 s / 2 s (LeaseDuration, RenewDeadline, RetryPeriod); the same
+ * proportions for any duration. The gap between the renew deadline and the duration is the margin
+ * for the clock skew between this run and the one that may take the lease over.
+ */
+export function leaseTiming(durationS: number): LeaseTiming {
+  const durationMs = durationS * 1000;
+  return { durationMs, renewIntervalMs: Math.round(durationMs / 3), renewDeadlineMs: Math.round((durationMs * 2) / 3), retryMs: Math.round(durationMs / 7.5) };
+}
+
 export interface ShardLease {
+  /** `namespace/name`, for log lines */
+  readonly id: string;
   /** end of the shard's last completed pass, ms; undefined on the first pass */
   lastPass?: number;
-  /** give the lease back; with passStart, record it as the shard's last completed pass */
+  /** leaseDurationSeconds as written */
+  readonly durationS: number;
+  /** when the last successful renewal was sent (ms): the lease is valid until this + the duration */
+  readonly renewedAt: number;
+  /**
+   * Aborted once this run may no longer write as the shard's holder: with a LeaseLost reason when the
+   * lease was taken by another run or not renewed in time, with a plain Error once given back.
+   */
+  readonly lost: AbortSignal;
+  /**
+   * Stop renewing and give the lease back; with passStart, record it as the shard's last completed
+   * pass. Does nothing when the lease was lost (it is someone else's now).
+   */
   release(passStart?: number): Promise<void>;
 }
 
-/** Take the shard's lease for the length of a pass. Throws LeaseHeld when another live run holds it. */
-export async function acquire(rest: KubeRest, namespace: string, name: string, holder: string, now: number, durationS: number): Promise<ShardLease> {
+export interface LeaseHooks {
+  /** a renewal attempt failed but the renew deadline has not passed: it is retried */
+  onRenewError?(e: Error): void;
+}
+
+/** Take the shard's lease and keep it renewed until release. Throws LeaseHeld when another live run holds it. */
+export async function acquire(rest: KubeRest, namespace: string, name: string, holder: string, now: number, durationS: number, hooks: LeaseHooks = {}): Promise<ShardLease> {
   const path = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+  const id = `${namespace}/${name}`;
   let lease: Lease | undefined;
   try {
     lease = await rest.get<Lease>(`${path}/${name}`);
@@ -38,26 +87,97 @@ export async function acquire(rest: KubeRest, namespace: string, name: string, h
     const held = lease.spec.holderIdentity && lease.spec.holderIdentity !== holder;
     const expires = Date.parse(lease.spec.renewTime ?? '') + (lease.spec.leaseDurationSeconds ?? 0) * 1000;
     if (held && expires > now) {
-      throw new LeaseHeld(`shard lease ${namespace}/${name} is held by ${lease.spec.holderIdentity} until ${new Date(expires).toISOString()}`);
+      throw new LeaseHeld(`shard lease ${id} is held by ${lease.spec.holderIdentity} until ${new Date(expires).toISOString()}`);
     }
     // a 409 here means another run took it between our read and write: the same answer as "held"
     try {
       current = await rest.put<Lease>(`${path}/${name}`, { ...lease, spec: { ...lease.spec, ...spec } });
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409) throw new LeaseHeld(`shard lease ${namespace}/${name} was taken by another run`);
+      if (e instanceof ApiError && e.status === 409) throw new LeaseHeld(`shard lease ${id} was taken by another run`);
       throw e;
     }
   }
   const last = Date.parse(lease?.metadata.annotations?.[LAST_PASS] ?? '');
+  const timing = leaseTiming(durationS);
+  const lostCtl = new AbortController();
+  let renewedAt = now;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  // a renewal and the release never overlap: the release must send the resourceVersion the renewal got back
+  let inFlight: Promise<void> = Promise.resolve();
+
+  const stop = (reason: Error) => {
+    stopped = true;
+    clearTimeout(timer);
+    clearTimeout(deadlineTimer);
+    if (!lostCtl.signal.aborted) lostCtl.abort(reason);
+  };
+  const armDeadline = () => {
+    clearTimeout(deadlineTimer);
+    const left = renewedAt + timing.renewDeadlineMs - Date.now();
+    deadlineTimer = setTimeout(() => stop(new LeaseLost(`shard lease ${id} was not renewed within ${timing.renewDeadlineMs} ms; it may have been taken by another run`)), Math.max(0, left));
+    deadlineTimer.unref();
+  };
+
+  /** A PUT with the resourceVersion last read; on 409 re-read and retry once if it is still ours. */
+  const putOurs = async (build: (l: Lease) => Lease, signal?: AbortSignal): Promise<Lease> => {
+    try {
+      return await rest.put<Lease>(`${path}/${name}`, build(current), { signal });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) throw new LeaseLost(`shard lease ${id} was deleted`);
+      if (!(e instanceof ApiError && e.status === 409)) throw e;
+    }
+    const fresh = await rest.get<Lease>(`${path}/${name}`, { signal });
+    if (fresh.spec.holderIdentity !== holder) throw new LeaseLost(`shard lease ${id} was taken by ${fresh.spec.holderIdentity || 'nobody (given back by another run)'}`);
+    current = fresh;
+    return rest.put<Lease>(`${path}/${name}`, build(current), { signal });
+  };
+
+  const renew = async () => {
+    const sentAt = Date.now();
+    // a renewal still unanswered at the deadline is of no use: the lease counts as lost by then
+    try {
+      const signal = AbortSignal.timeout(Math.max(1, Math.round(renewedAt + timing.renewDeadlineMs - sentAt)));
+      current = await putOurs((l) => ({ ...l, spec: { ...l.spec, holderIdentity: holder, leaseDurationSeconds: durationS, renewTime: micro(sentAt) } }), signal);
+      renewedAt = sentAt;
+      if (!stopped) armDeadline();
+      schedule(timing.renewIntervalMs);
+    } catch (e) {
+      // taken by another run: lost even when a release is waiting for this renewal
+      if (e instanceof LeaseLost) return stop(e);
+      if (stopped) return;
+      hooks.onRenewError?.(e as Error);
+      schedule(timing.retryMs);
+    }
+  };
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => { inFlight = renew(); }, ms);
+    // renewal must never keep the process alive: the run ends when its pass does
+    timer.unref();
+  };
+  armDeadline();
+  schedule(timing.renewIntervalMs);
+
   return {
+    id, durationS,
     lastPass: Number.isFinite(last) ? last : undefined,
+    get renewedAt() { return renewedAt; },
+    lost: lostCtl.signal,
     async release(passStart?: number) {
-      const annotations = passStart === undefined ? current.metadata.annotations : { ...current.metadata.annotations, [LAST_PASS]: new Date(passStart).toISOString() };
-      await rest.put(`${path}/${name}`, {
-        ...current,
-        metadata: { ...current.metadata, annotations },
-        spec: { ...current.spec, holderIdentity: undefined, leaseDurationSeconds: durationS, renewTime: micro(Date.now()) },
-      });
+      if (lostCtl.signal.aborted) return;
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+      if (lostCtl.signal.aborted) return;
+      // from here on this run writes nothing as the shard's holder (a SIGTERM releases mid-pass)
+      stop(new Error(`shard lease ${id} given back`));
+      await putOurs((l) => ({
+        ...l,
+        metadata: { ...l.metadata, annotations: passStart === undefined ? l.metadata.annotations : { ...l.metadata.annotations, [LAST_PASS]: new Date(passStart).toISOString() } },
+        spec: { ...l.spec, holderIdentity: undefined, leaseDurationSeconds: durationS, renewTime: micro(Date.now()) },
+      }));
     },
   };
 }
