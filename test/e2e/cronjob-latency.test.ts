@@ -3,10 +3,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { harness, type Harness } from '../helpers/harness.ts';
-import { asScalepass, SYSTEM_NS } from '../helpers/install.ts';
-import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
-import { create, deployment, scaledObject, pass } from '../helpers/fixtures.ts';
+import type { Harness } from '../helpers/harness.ts';
+import { SYSTEM_NS } from '../helpers/install.ts';
+import type { MetricsServer } from '../helpers/metrics-server.ts';
+import { create, deployment, scaledObject, pass, suiteSetup } from '../helpers/fixtures.ts';
 
 interface Job { metadata: { name: string; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] } }
 
@@ -14,11 +14,7 @@ describe('scheduled start from the CronJob', () => {
   let h: Harness;
   let kubeconfig: string;
   let src: MetricsServer;
-  before(async () => {
-    h = await harness();
-    kubeconfig = await asScalepass(h);
-    src = await startMetricsServer(3);
-  });
+  before(async () => ({ h, kubeconfig, src } = await suiteSetup(3)));
   after(async () => { await src.close(); });
 
   it('records keda.internal.scale.loop.latency as evaluation start minus the Job\'s scheduled timestamp', { timeout: 150_000 }, async () => {

@@ -4,20 +4,15 @@
 // exactly between the pass's read and its write.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../helpers/harness.ts';
-import { asScalepass } from '../helpers/install.ts';
-import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
-import { create, deployment, scaledObject, specReplicas, pass, getSO, condition } from '../helpers/fixtures.ts';
+import type { Harness } from '../helpers/harness.ts';
+import type { MetricsServer } from '../helpers/metrics-server.ts';
+import { create, deployment, scaledObject, specReplicas, pass, getSO, condition, suiteSetup } from '../helpers/fixtures.ts';
 
 describe('writes that meet another writer', () => {
   let h: Harness;
   let kubeconfig: string;
   let src: MetricsServer;
-  before(async () => {
-    h = await harness();
-    kubeconfig = await asScalepass(h);
-    src = await startMetricsServer(0);
-  });
+  before(async () => ({ h, kubeconfig, src } = await suiteSetup(0)));
   after(async () => { await src.close(); });
 
   it('does not undo a replica change a person made while the pass was measuring: it decides again from the new count', async () => {

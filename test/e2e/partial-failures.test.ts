@@ -3,10 +3,9 @@
 // did not happen.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../helpers/harness.ts';
-import { asScalepass } from '../helpers/install.ts';
-import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
-import { create, deployment, scaledObject, specReplicas, pass, events } from '../helpers/fixtures.ts';
+import type { Harness } from '../helpers/harness.ts';
+import type { MetricsServer } from '../helpers/metrics-server.ts';
+import { create, deployment, scaledObject, specReplicas, pass, events, suiteSetup } from '../helpers/fixtures.ts';
 
 const trigger = (url: string) => ({ type: 'metrics-api', metadata: { url, valueLocation: 'queue.depth', targetValue: '2' } });
 
@@ -14,11 +13,7 @@ describe('partial failures', () => {
   let h: Harness;
   let kubeconfig: string;
   let src: MetricsServer;
-  before(async () => {
-    h = await harness();
-    kubeconfig = await asScalepass(h);
-    src = await startMetricsServer(0);
-  });
+  before(async () => ({ h, kubeconfig, src } = await suiteSetup(0)));
   after(async () => { await src.close(); });
 
   it('reports FailedRescale, not SuccessfulRescale, when the target refuses the new replica count', async () => {

@@ -2,10 +2,9 @@
 // authenticated as the shipped ServiceAccount, against the real apiserver.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../helpers/harness.ts';
-import { asScalepass } from '../helpers/install.ts';
+import type { Harness } from '../helpers/harness.ts';
 import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
-import { create, deployment, statefulSet, scaledObject, specReplicas, pass, getSO, condition, events } from '../helpers/fixtures.ts';
+import { create, deployment, statefulSet, scaledObject, specReplicas, pass, getSO, condition, events, suiteSetup } from '../helpers/fixtures.ts';
 
 const metricsTrigger = (url: string, extra: Record<string, string> = {}) => ({
   type: 'metrics-api', metadata: { url, valueLocation: 'queue.depth', targetValue: '2', ...extra },
@@ -20,11 +19,7 @@ describe('scale pass', () => {
   let h: Harness;
   let kubeconfig: string;
   let src: MetricsServer;
-  before(async () => {
-    h = await harness();
-    kubeconfig = await asScalepass(h);
-    src = await startMetricsServer(0);
-  });
+  before(async () => ({ h, kubeconfig, src } = await suiteSetup(0)));
   after(async () => { await src.close(); });
 
   it('scales a Deployment 0 -> 1 -> 4 -> 0 on a metrics-api trigger over consecutive passes, as the shipped ServiceAccount', async () => {

@@ -4,12 +4,11 @@
 // for as long as a test needs, so nothing here depends on how fast the machine is.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, type Harness } from '../helpers/harness.ts';
-import { asScalepass } from '../helpers/install.ts';
+import type { Harness } from '../helpers/harness.ts';
 import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
 import { runScalepass, startScalepass } from '../helpers/run.ts';
 import { ApiError } from '../../src/kube/rest.ts';
-import { create, deployment, scaledObject, specReplicas, pass, getSO, events, type PassJson } from '../helpers/fixtures.ts';
+import { create, deployment, scaledObject, specReplicas, pass, getSO, events, type PassJson, suiteSetup } from '../helpers/fixtures.ts';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/scalepass-system/leases';
 const LAST_PASS = 'scalepass.dev/last-pass-time';
@@ -61,11 +60,7 @@ describe('shard lease', () => {
   let h: Harness;
   let kubeconfig: string;
   let src: MetricsServer;
-  before(async () => {
-    h = await harness();
-    kubeconfig = await asScalepass(h);
-    src = await startMetricsServer(5);
-  });
+  before(async () => ({ h, kubeconfig, src } = await suiteSetup(5)));
   after(async () => { await src.close(); });
 
   // the backend may be held for longer than the default trigger timeouts

@@ -5,10 +5,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import net from 'node:net';
-import { harness, type Harness } from '../helpers/harness.ts';
-import { asScalepass } from '../helpers/install.ts';
-import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
-import { create, deployment, scaledObject, specReplicas, pass } from '../helpers/fixtures.ts';
+import type { Harness } from '../helpers/harness.ts';
+import type { MetricsServer } from '../helpers/metrics-server.ts';
+import { create, deployment, scaledObject, specReplicas, pass, suiteSetup } from '../helpers/fixtures.ts';
 import { runScalepass } from '../helpers/run.ts';
 import type { MetricPoint } from '../helpers/otlp-file.ts';
 import { closedPort } from '../helpers/scalers.ts';
@@ -25,11 +24,7 @@ describe('telemetry through the real collector', () => {
   let h: Harness;
   let kubeconfig: string;
   let src: MetricsServer;
-  before(async () => {
-    h = await harness();
-    kubeconfig = await asScalepass(h);
-    src = await startMetricsServer(7);
-  });
+  before(async () => ({ h, kubeconfig, src } = await suiteSetup(7)));
   after(async () => { await src.close(); });
 
   it('emits all ten seed instruments with KEDA attribute keys, and counters add up over three runs', async () => {

@@ -1,5 +1,7 @@
 // Workloads and ScaledObjects as a user would write them, created through the real apiserver.
-import type { Harness } from './harness.ts';
+import { harness, type Harness } from './harness.ts';
+import { asScalepass } from './install.ts';
+import { startMetricsServer, type MetricsServer } from './metrics-server.ts';
 import { runScalepass, type RunResult } from './run.ts';
 
 export function deployment(name: string, replicas: number, env: { name: string; value?: string; valueFrom?: unknown }[] = []) {
@@ -76,4 +78,10 @@ export interface PassJson {
   requests: Record<string, number>;
   denied: string[];
   scheduledStart: { time: string; source: string };
+}
+
+/** What most e2e suites start from: the harness, the shipped ServiceAccount's kubeconfig, a metrics-api source. */
+export async function suiteSetup(initialValue: number): Promise<{ h: Harness; kubeconfig: string; src: MetricsServer }> {
+  const h = await harness();
+  return { h, kubeconfig: await asScalepass(h), src: await startMetricsServer(initialValue) };
 }
