@@ -12,6 +12,7 @@ import { readAnnotations } from './scaling/annotations.ts';
 import type { Decision, DecisionEvent, ScaledObjectStatus, TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
 import { createScaler } from './scalers/registry.ts';
 import type { Scaler } from './scalers/types.ts';
+import { ClientRegistry } from './scalers/clients.ts';
 import type { Recorder, TriggerRef } from './telemetry/recorder.ts';
 import type { Logger } from './log.ts';
 import { resolveTriggerInputs, AuthCache } from './auth/resolve.ts';
@@ -101,6 +102,8 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   const targets = new TargetResolver(rest);
   const auth = new AuthCache(rest);
   const scalers: Scaler[] = [];
+  // backend connections shared by the triggers that name the same server: a few per endpoint, not one per trigger
+  const clients = new ClientRegistry();
 
   const all = await listScaledObjects(rest, o.namespaces, o.labelSelector);
   const owned = all.filter((so) => ownedBy(so.metadata.uid, o.shardIndex, o.shardCount));
@@ -263,7 +266,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         const inputs = await resolveTriggerInputs(auth, so, target, trigger);
         scaler = createScaler({
           namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger,
-          authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv,
+          authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, clients,
           kube: { countPods: (n, sel, signal) => countPods(rest, n, sel, signal) },
         });
         scalers.push(scaler);
@@ -271,7 +274,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
         const signal = AbortSignal.any([deadline, AbortSignal.timeout(Math.max(1, Math.min(o.triggerTimeoutMs, o.passDeadlineMs - (now() - start))))]);
         const reading = await raceAbort(scaler.measure({
           namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger,
-          authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, now: now(), signal,
+          authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, now: now(), signal, clients,
           kube: { countPods: (n, sel, s) => countPods(rest, n, sel, s) },
         }), signal, o.triggerTimeoutMs);
         m.value = reading.value;
@@ -313,6 +316,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
     return { start, durationMs: now() - start, objects, requests, denied: rest.denied.slice(deniedBefore) };
   } finally {
     await Promise.allSettled(scalers.map((s) => s.close()));
+    await clients.closeAll();
   }
 }
 
