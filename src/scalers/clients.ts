@@ -236,6 +236,8 @@ export class EndpointPool<C> {
 export class ClientRegistry {
   readonly #pools = new Map<string, EndpointPool<unknown>>();
   readonly #options: PoolOptions;
+  // a scaler passes the same config object at every measurement: hash it once (a TLS config holds the system CAs)
+  readonly #hashes = new WeakMap<object, string>();
   #closed = false;
 
   constructor(o: PoolOptions = {}) {
@@ -244,7 +246,7 @@ export class ClientRegistry {
 
   /** The pool for `kind` and `config` (everything a connection is opened from); `connector` is used the first time. */
   pool<C>(kind: string, config: unknown, connector: Connector<C>): EndpointPool<C> {
-    const key = `${kind}:${createHash('sha256').update(canonicalJson(config)).digest('hex')}`;
+    const key = `${kind}:${this.#hash(config)}`;
     let p = this.#pools.get(key) as EndpointPool<C> | undefined;
     if (!p) {
       p = new EndpointPool(connector, this.#options);
@@ -253,6 +255,14 @@ export class ClientRegistry {
       this.#pools.set(key, p as EndpointPool<unknown>);
     }
     return p;
+  }
+
+  #hash(config: unknown): string {
+    const cached = typeof config === 'object' && config !== null ? this.#hashes.get(config) : undefined;
+    if (cached) return cached;
+    const h = createHash('sha256').update(canonicalJson(config)).digest('hex');
+    if (typeof config === 'object' && config !== null) this.#hashes.set(config, h);
+    return h;
   }
 
   /** Connections open or opening now, over all pools. */
