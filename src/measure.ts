@@ -10,6 +10,7 @@ import type { Scaler, ScalerContext } from './scalers/types.ts';
 import type { TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
 import type { Recorder, TriggerRef } from './telemetry/recorder.ts';
 import type { Semaphore } from './limit.ts';
+import type { ClientRegistry } from './scalers/clients.ts';
 
 export interface TriggerReport {
   index: number;
@@ -38,6 +39,8 @@ export interface MeasureDeps {
   now: () => number;
   /** every scaler made in this pass, closed at its end */
   scalers: Scaler[];
+  /** backend connections, shared per endpoint across the pass's triggers */
+  clients: ClientRegistry;
 }
 
 export function triggerRef(m: TriggerMeasurement): TriggerRef {
@@ -65,7 +68,7 @@ export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: Resolv
     let inputs: TriggerInputs | undefined;
     try {
       inputs = await resolveTriggerInputs(d.auth, so, target, trigger);
-      const base = { namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube };
+      const base = { namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients };
       const scaler = createScaler(base);
       d.scalers.push(scaler);
       Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });

@@ -12,6 +12,7 @@ import { eventsAfterFailedScale } from './scaling/events.ts';
 import { readAnnotations } from './scaling/annotations.ts';
 import type { Decision, DecisionEvent, ScaledObjectStatus, TriggerMeasurement } from './scaling/types.ts';
 import type { Scaler } from './scalers/types.ts';
+import { ClientRegistry } from './scalers/clients.ts';
 import type { Recorder } from './telemetry/recorder.ts';
 import type { Logger } from './log.ts';
 import { AuthCache } from './auth/resolve.ts';
@@ -77,9 +78,11 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   const deadline = AbortSignal.timeout(o.passDeadlineMs);
   const targets = new TargetResolver(rest);
   const scalers: Scaler[] = [];
+  // backend connections shared by the triggers that name the same server: a few per endpoint, not one per trigger
+  const clients = new ClientRegistry();
   const measuring: MeasureDeps = {
     rest, auth: new AuthCache(rest), rec, slots: new Semaphore(o.concurrency), deadline, triggerTimeoutMs: o.triggerTimeoutMs,
-    remainingMs: () => o.passDeadlineMs - (now() - start), now, scalers,
+    remainingMs: () => o.passDeadlineMs - (now() - start), now, scalers, clients,
   };
 
   const all = await listScaledObjects(rest, o.namespaces, o.labelSelector);
@@ -258,6 +261,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
     return { start, durationMs: now() - start, objects, requests, denied: rest.denied.slice(deniedBefore) };
   } finally {
     await Promise.allSettled(scalers.map((s) => s.close()));
+    await clients.closeAll();
   }
 }
 

@@ -3,10 +3,7 @@
 
 /** Settles with `work`, or rejects at once when `signal` aborts (after `cancel` released the resources). */
 export function abortable<T>(work: Promise<T>, signal: AbortSignal, cancel: () => void = () => {}): Promise<T> {
-  const aborted = (): Error => {
-    const r: unknown = signal.reason;
-    return new Error(`aborted (${r instanceof Error ? r.message : r === undefined ? 'signal' : String(r)})`);
-  };
+  const aborted = (): Error => abortError(signal);
   if (signal.aborted) {
     work.catch(() => {});
     cancel();
@@ -29,6 +26,17 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal, cancel: () =
       },
     );
   });
+}
+
+/** Work given up because its signal aborted (a timeout, the pass's deadline), not a failure of the backend. */
+export class AbortedError extends Error {
+  override name = 'AbortedError';
+}
+
+/** `aborted (<the signal's reason>)`, with what was being waited for when given. */
+export function abortError(signal: AbortSignal, during?: string): Error {
+  const r: unknown = signal.reason;
+  return new AbortedError(`aborted (${r instanceof Error ? r.message : r === undefined ? 'signal' : String(r)})${during ? ` ${during}` : ''}`);
 }
 
 /** An error's message, prefixed with its driver code (ECONNREFUSED, ER_ACCESS_DENIED_ERROR...) when the message lacks it. */

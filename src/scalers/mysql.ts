@@ -7,6 +7,7 @@ import { redact } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 import { abortable, errorText } from './abort.ts';
+import { AcquireError, clientsFor, type ClientRegistry, type Connector } from './clients.ts';
 
 interface MysqlParams {
   query: string;
@@ -39,6 +40,8 @@ const CONNECT_TIMEOUT_MS = 5000;
 // a backstop only: the pass's per-trigger signal normally ends a slow query much sooner
 const QUERY_TIMEOUT_MS = 60_000;
 const CLOSE_GRACE_MS = 500;
+// server errors after which the session is gone: ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED (KILL CONNECTION)
+const SESSION_ENDED = new Set([1053, 1927]);
 
 export const createMysqlScaler: ScalerFactory = (ctx) => {
   const p = parseParams<MysqlParams>(schema as ParamSchema, {
@@ -51,7 +54,8 @@ export const createMysqlScaler: ScalerFactory = (ctx) => {
   const dbName = p.connectionString !== undefined ? p.connectionString.slice(p.connectionString.lastIndexOf('/') + 1) : (p.dbName ?? '');
   // the DSN itself never enters a message; the password it holds might, through a driver's text
   const secrets = [p.password, target.password].filter((s): s is string => !!s);
-  const conn = new MysqlConnection(target, secrets);
+  const conn = new MysqlEndpoint(target, secrets);
+  const clients = clientsFor(ctx.clients);
 
   return {
     spec: {
@@ -61,10 +65,10 @@ export const createMysqlScaler: ScalerFactory = (ctx) => {
       activationTarget: p.activationQueryValue,
     },
     async measure(m: ScalerContext): Promise<MetricReading> {
-      const value = await conn.queryNumber(p.query, m.signal);
+      const value = await conn.queryNumber(clients.get(m.clients), p.query, m.signal);
       return { value, active: value > p.activationQueryValue };
     },
-    close: () => conn.close(),
+    close: () => clients.close(),
   } satisfies Scaler;
 };
 
@@ -183,11 +187,12 @@ function durationMs(s: string): number | undefined {
 // ---------------------------------------------------------------------------------------------------
 // The connection
 
-class MysqlConnection {
+/** One server as the DSN or parameters name it: opens its connections for the pool and runs queries on them. */
+class MysqlEndpoint {
   readonly #t: MysqlTarget;
   readonly #secrets: string[];
   readonly #where: string;
-  #conn: mysql.Connection | undefined;
+  readonly #connector: Connector<mysql.Connection>;
 
   constructor(target: MysqlTarget, secrets: string[]) {
     this.#t = target;
@@ -195,22 +200,32 @@ class MysqlConnection {
     const host = target.host ?? '';
     const at = target.socketPath ?? `${host.includes(':') ? `[${host}]` : host}:${target.port}`;
     this.#where = `${at}/${target.database}`;
+    this.#connector = { open: (signal, lost) => this.#connect(signal, lost), close: closeConnection, destroy: destroyConnection };
   }
 
-  async queryNumber(query: string, signal: AbortSignal): Promise<number> {
-    const conn = await this.#connect(signal);
+  async queryNumber(clients: ClientRegistry, query: string, signal: AbortSignal): Promise<number> {
+    // everything a connection is opened from is its key: one pool per server, user, database and TLS setting
+    const pool = clients.pool('mysql', this.#t, this.#connector);
     let rows: unknown;
     let fields: unknown[];
     try {
-      [rows, fields] = await abortable(
-        conn.promise().query({ sql: query, rowsAsArray: true }),
-        // not mysql2's own query timeout: its timer outlives a destroyed connection and holds the process open
-        AbortSignal.any([signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)]),
-        () => this.#drop(conn),
+      [rows, fields] = await pool.use(
+        signal,
+        (conn) =>
+          abortable(
+            conn.promise().query({ sql: query, rowsAsArray: true }),
+            // not mysql2's own query timeout: its timer outlives a destroyed connection and holds the process open
+            AbortSignal.any([signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)]),
+            () => destroyConnection(conn),
+          ),
+        // a server error about the query leaves the connection usable; one that ends the session, or anything else, does not
+        (err) => {
+          const e = err as { sqlState?: unknown; fatal?: unknown; errno?: unknown };
+          return typeof e.sqlState !== 'string' || e.fatal === true || SESSION_ENDED.has(Number(e.errno));
+        },
       );
     } catch (err) {
-      // a server error about the query leaves the connection usable; anything else does not
-      if (typeof (err as { sqlState?: unknown }).sqlState !== 'string') this.#drop(conn);
+      if (err instanceof AcquireError) throw new Error(this.#text(`could not connect to MySQL at ${this.#where}: ${errorText(err.cause)}`));
       throw new Error(this.#text(`could not query MySQL at ${this.#where}: ${errorText(err)}`));
     }
     const fail = (why: string): never => {
@@ -222,25 +237,8 @@ class MysqlConnection {
     return asFloat(row[0]) ?? fail(`the query must return a number, it returned ${describe(row[0])}`);
   }
 
-  async close(): Promise<void> {
-    const conn = this.#conn;
-    if (!conn) return;
-    this.#conn = undefined;
-    // a polite COM_QUIT, but a server that does not answer gets a short grace and then the socket closed
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#drop(conn);
-        resolve();
-      }, CLOSE_GRACE_MS);
-      conn.end(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  async #connect(signal: AbortSignal): Promise<mysql.Connection> {
-    if (this.#conn) return this.#conn;
+  /** A connected connection, with go-sql-driver's TLS fallback for tls=preferred; rejects with the last attempt's error. */
+  async #connect(signal: AbortSignal, lost: () => void): Promise<mysql.Connection> {
     const t = this.#t;
     // go-sql-driver's "preferred": TLS without verification when the server offers it, else plain text
     const modes: Array<false | { rejectUnauthorized: boolean }> =
@@ -258,35 +256,50 @@ class MysqlConnection {
         connectTimeout: t.connectTimeoutMs,
         ...(ssl ? { ssl } : {}),
       });
+      let connected = false;
       // a fatal error on an idle connection is emitted; unheard, that would end the process
-      conn.on('error', () => this.#drop(conn));
-      this.#conn = conn;
+      conn.on('error', () => (connected ? lost() : destroyConnection(conn)));
+      conn.on('end', () => connected && lost());
       try {
         await abortable(
           new Promise<void>((resolve, reject) => conn.connect((err: unknown) => (err ? reject(err) : resolve()))),
           signal,
-          () => this.#drop(conn),
+          () => destroyConnection(conn),
         );
+        connected = true;
         return conn;
       } catch (err) {
-        this.#drop(conn);
+        destroyConnection(conn);
         last = err;
         if (signal.aborted || !(ssl && t.tls === 'preferred' && /does not support secure connection/i.test(errorText(err)))) break;
       }
     }
-    throw new Error(this.#text(`could not connect to MySQL at ${this.#where}: ${errorText(last)}`));
-  }
-
-  #drop(conn: mysql.Connection): void {
-    if (this.#conn === conn) this.#conn = undefined;
-    conn.destroy();
-    // mysql2's destroy() only half-closes the socket, which a server busy with the query leaves open for seconds
-    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    throw last;
   }
 
   #text(message: string): string {
     return redact(message, this.#secrets);
   }
+}
+
+/** A polite COM_QUIT, but a server that does not answer gets a short grace and then the socket closed. */
+function closeConnection(conn: mysql.Connection): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      destroyConnection(conn);
+      resolve();
+    }, CLOSE_GRACE_MS);
+    conn.end(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function destroyConnection(conn: mysql.Connection): void {
+  conn.destroy();
+  // mysql2's destroy() only half-closes the socket, which a server busy with the query leaves open for seconds
+  (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
 }
 
 /** database/sql's conversion into a float64: numbers, and text that strconv.ParseFloat reads. */

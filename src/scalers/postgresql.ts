@@ -11,6 +11,7 @@ import { redact } from './http.ts';
 import { metricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 import { abortable, errorText } from './abort.ts';
+import { AcquireError, clientsFor, type ClientRegistry, type Connector } from './clients.ts';
 
 type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 const SSL_MODES: readonly string[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
@@ -65,7 +66,8 @@ export const createPostgresqlScaler: ScalerFactory = (ctx) => {
   const target = p.connection !== undefined ? fromConnectionString(p.connection) : fromParameters(p);
   // the connection string itself never enters a message; the passwords it holds might, through a driver's text
   const secrets = [p.password, target.password, target.sslpassword].filter((s): s is string => !!s);
-  const conn = new PgConnection(target, secrets);
+  const conn = new PgEndpoint(target, secrets);
+  const clients = clientsFor(ctx.clients);
 
   return {
     spec: {
@@ -75,10 +77,10 @@ export const createPostgresqlScaler: ScalerFactory = (ctx) => {
       activationTarget: p.activationTargetQueryValue,
     },
     async measure(m: ScalerContext): Promise<MetricReading> {
-      const value = await conn.queryNumber(p.query, m.signal);
+      const value = await conn.queryNumber(clients.get(m.clients), p.query, m.signal);
       return { value, active: value > p.activationTargetQueryValue };
     },
-    close: () => conn.close(),
+    close: () => clients.close(),
   } satisfies Scaler;
 };
 
@@ -267,32 +269,41 @@ function attempts(t: PgTarget): Attempt[] {
 // the server's verdicts that another TLS mode cannot change (pgx stops on the same three)
 const FINAL_CODES = new Set(['28P01', '3D000', '42501']);
 
-class PgConnection {
+/** One server as the connection parameters name it: opens its connections for the pool and runs queries on them. */
+class PgEndpoint {
   readonly #t: PgTarget;
   readonly #secrets: string[];
   readonly #where: string;
-  #client: pg.Client | undefined;
+  readonly #connector: Connector<pg.Client>;
 
   constructor(target: PgTarget, secrets: string[]) {
     this.#t = target;
     this.#secrets = secrets;
     const host = target.host ?? 'localhost';
     this.#where = `${host.includes(':') ? `[${host}]` : host}:${target.port ?? 5432}${target.database ? `/${target.database}` : ''}`;
+    this.#connector = { open: (signal, lost) => this.#connect(signal, lost), close: closeClient, destroy: destroyClient };
   }
 
-  async queryNumber(query: string, signal: AbortSignal): Promise<number> {
-    const client = await this.#connect(signal);
+  async queryNumber(clients: ClientRegistry, query: string, signal: AbortSignal): Promise<number> {
+    // everything a connection is opened from is its key: one pool per server, role, database and TLS setting
+    const pool = clients.pool('postgresql', this.#t, this.#connector);
     // extended protocol, as pgx uses: one statement only, like KEDA
     const config = { text: query, rowMode: 'array' as const, queryMode: 'extended' };
     let result: pg.QueryArrayResult;
     try {
-      result = await abortable(client.query<unknown[]>(config), AbortSignal.any([signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)]), () => {
-        // as pgx does on a cancelled context: the server stops the query instead of running it to the end
-        this.#cancelQuery(client);
-        this.#drop(client);
-      });
+      result = await pool.use(
+        signal,
+        (client) =>
+          abortable(client.query<unknown[]>(config), AbortSignal.any([signal, AbortSignal.timeout(QUERY_TIMEOUT_MS)]), () => {
+            // as pgx does on a cancelled context: the server stops the query instead of running it to the end
+            this.#cancelQuery(client);
+            destroyClient(client);
+          }),
+        // an error about the query leaves the session usable; a FATAL one (the server ended it) or any other does not
+        (err) => !(err instanceof pg.DatabaseError) || err.severity === 'FATAL' || err.severity === 'PANIC',
+      );
     } catch (err) {
-      if (!(err instanceof pg.DatabaseError)) this.#drop(client);
+      if (err instanceof AcquireError) throw new Error(this.#text(`could not connect to postgreSQL at ${this.#where}: ${errorText(err.cause)}`));
       throw new Error(this.#text(`could not query postgreSQL at ${this.#where}: ${errorText(err)}`));
     }
     const fail = (why: string): never => {
@@ -308,23 +319,8 @@ class PgConnection {
     return typeof v === 'number' ? v : Number(v);
   }
 
-  async close(): Promise<void> {
-    const client = this.#client;
-    if (!client) return;
-    this.#client = undefined;
-    // a polite Terminate, but a server that does not answer gets a short grace and then the socket closed
-    const timer = setTimeout(() => client.connection.stream.destroy(), CLOSE_GRACE_MS);
-    try {
-      await client.end();
-    } catch {
-      // the connection is gone either way
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async #connect(signal: AbortSignal): Promise<pg.Client> {
-    if (this.#client) return this.#client;
+  /** A connected client, trying the TLS modes sslmode allows in pgx's order; rejects with the last attempt's error. */
+  async #connect(signal: AbortSignal, lost: () => void): Promise<pg.Client> {
     let last: unknown;
     for (const attempt of attempts(this.#t)) {
       let client: pg.Client;
@@ -334,19 +330,21 @@ class PgConnection {
         last = err;
         break;
       }
+      let connected = false;
       // an idle client that loses its server emits 'error'; unheard, that would end the process
-      client.on('error', () => this.#drop(client));
-      this.#client = client;
+      client.on('error', () => (connected ? lost() : destroyClient(client)));
+      client.on('end', () => connected && lost());
       try {
-        await abortable(client.connect(), signal, () => this.#drop(client));
+        await abortable(client.connect(), signal, () => destroyClient(client));
+        connected = true;
         return client;
       } catch (err) {
-        this.#drop(client);
+        destroyClient(client);
         last = err;
         if (signal.aborted || (err instanceof pg.DatabaseError && FINAL_CODES.has(err.code ?? ''))) break;
       }
     }
-    throw new Error(this.#text(`could not connect to postgreSQL at ${this.#where}: ${errorText(last)}`));
+    throw last;
   }
 
   #config(a: Attempt): pg.ClientConfig {
@@ -401,13 +399,24 @@ class PgConnection {
     socket.on('connect', () => socket.end(message));
   }
 
-  #drop(client: pg.Client): void {
-    if (this.#client === client) this.#client = undefined;
-    // destroy, not end(): end() waits for the server, which may be the thing that hangs
-    client.connection.stream.destroy();
-  }
-
   #text(message: string): string {
     return redact(message, this.#secrets);
   }
+}
+
+/** A polite Terminate, but a server that does not answer gets a short grace and then the socket closed. */
+async function closeClient(client: pg.Client): Promise<void> {
+  const timer = setTimeout(() => destroyClient(client), CLOSE_GRACE_MS);
+  try {
+    await client.end();
+  } catch {
+    // the connection is gone either way
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Destroy, not end(): end() waits for the server, which may be the thing that hangs. */
+function destroyClient(client: pg.Client): void {
+  client.connection.stream.destroy();
 }

@@ -20,7 +20,7 @@ type Mode = 'length' | 'pending' | 'lag';
 
 export const createRedisStreamsScaler: ScalerFactory = (ctx) => {
   const p = parseParams<RedisStreamsParams>(schema as ParamSchema, redisSources(ctx));
-  const conn = new RedisConnection(redisTarget(p));
+  const conn = new RedisConnection(redisTarget(p), ctx.clients);
   const group = p.consumerGroup;
   // KEDA's rule: a consumer group means pending entries, unless a lagCount asks for the lag
   const mode: Mode = group === undefined ? 'length' : p.lagCount !== 0 ? 'lag' : 'pending';
@@ -49,7 +49,7 @@ export const createRedisStreamsScaler: ScalerFactory = (ctx) => {
     },
     async measure(m: ScalerContext): Promise<MetricReading> {
       const what = mode === 'length' ? 'error getting stream length' : mode === 'pending' ? 'error getting pending entries' : 'error getting consumer group lag';
-      const value = await conn.run(m.signal, what, count);
+      const value = await conn.run(m, what, count);
       return { value, active: value > p.activationLagCount };
     },
     close: () => conn.close(),

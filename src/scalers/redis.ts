@@ -10,6 +10,7 @@ import { redact } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema, type ParamSources } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 import { abortable, errorText } from './abort.ts';
+import { AcquireError, clientsFor, type ClientRegistry, type Connector } from './clients.ts';
 
 /** The connection parameters KEDA's redisConnectionInfo reads, after aliases are folded in. */
 export interface RedisConnectionParams {
@@ -46,7 +47,7 @@ return redis.call(cmd, KEYS[1])
 
 export const createRedisScaler: ScalerFactory = (ctx) => {
   const p = parseParams<RedisListParams>(schema as ParamSchema, redisSources(ctx));
-  const conn = new RedisConnection(redisTarget(p));
+  const conn = new RedisConnection(redisTarget(p), ctx.clients);
 
   return {
     spec: {
@@ -56,7 +57,7 @@ export const createRedisScaler: ScalerFactory = (ctx) => {
       activationTarget: p.activationListLength,
     },
     async measure(m: ScalerContext): Promise<MetricReading> {
-      const length = await conn.run(m.signal, 'error getting list length', async (c) => {
+      const length = await conn.run(m, 'error getting list length', async (c) => {
         const n = await c.eval(LENGTH_SCRIPT, 1, p.listName);
         if (typeof n !== 'number') throw new Error(`expected an integer reply, got ${typeof n}`);
         return n;
@@ -199,43 +200,58 @@ const COMMAND_TIMEOUT_MS = 3000;
 // closing waits this long for the server to close its side; a hung server has its socket destroyed
 const CLOSE_GRACE_MS = 500;
 
+interface RedisClient {
+  redis: Redis;
+  /** the last 'error' event: the only place ioredis puts why a socket dropped */
+  cause?: unknown;
+}
+
 /**
- * One client, opened on the first run() and dropped on any failure, so a pass that gave up on a server never
- * holds a socket open. Every message names the server and never carries a secret.
+ * One server as the parameters name it. Its connections come from the pass's pool for that server,
+ * user and TLS settings; any failure but a reply error drops the one it happened on, so a pass that gave
+ * up on a server never holds a socket open. Every message names the server and never carries a secret.
  */
 export class RedisConnection {
   readonly #target: RedisTarget;
-  #client: Redis | undefined;
-  /** the last 'error' event of the current client: the only place ioredis puts why a socket dropped */
-  #cause: unknown;
+  readonly #clients: ReturnType<typeof clientsFor>;
+  readonly #connector: Connector<RedisClient>;
 
-  constructor(target: RedisTarget) {
+  constructor(target: RedisTarget, clients: ClientRegistry | undefined) {
     this.#target = target;
+    this.#clients = clientsFor(clients);
+    this.#connector = { open: (signal, lost) => this.#connect(signal, lost), close: async (c) => c.redis.disconnect(), destroy: (c) => c.redis.disconnect() };
   }
 
-  /** Runs `fn` on a connected client; rejects as soon as `signal` aborts. */
-  async run<T>(signal: AbortSignal, what: string, fn: (client: Redis) => Promise<T>): Promise<T> {
+  /** Runs `fn` on a connected client; rejects as soon as `m.signal` aborts. */
+  async run<T>(m: Pick<ScalerContext, 'signal' | 'clients'>, what: string, fn: (client: Redis) => Promise<T>): Promise<T> {
     const t = this.#target;
-    const client = await this.#connect(signal);
+    const pool = this.#clients.get(m.clients).pool('redis', t, this.#connector);
     try {
-      return await abortable(fn(client), signal, () => this.#drop(client));
+      return await pool.use(
+        m.signal,
+        async (c) => {
+          try {
+            return await abortable(fn(c.redis), m.signal, () => c.redis.disconnect());
+          } catch (err) {
+            // with TLS 1.3 a refused client certificate arrives after connect() resolved: the command only
+            // sees "Connection is closed", the 'error' event has the reason
+            throw isReplyError(err) || m.signal.aborted || c.cause === undefined ? err : c.cause;
+          }
+        },
+        // a reply error leaves the connection usable; anything else (timeout, lost socket) does not
+        (err) => !isReplyError(err),
+      );
     } catch (err) {
-      // a reply error leaves the connection usable; anything else (timeout, abort, lost socket) does not
-      if (isReplyError(err)) throw new Error(redact(`${what} from redis at ${t.where}: ${errorText(err)}`, t.secrets));
-      this.#drop(client);
-      // with TLS 1.3 a refused client certificate arrives after connect() resolved: the command only
-      // sees "Connection is closed", the 'error' event has the reason
-      const why = signal.aborted || this.#cause === undefined ? err : this.#cause;
-      throw new Error(redact(`${what} from redis at ${t.where}: ${errorText(why)}`, t.secrets));
+      if (err instanceof AcquireError) throw new Error(redact(`connection to redis at ${t.where} failed: ${errorText(err.cause)}`, t.secrets));
+      throw new Error(redact(`${what} from redis at ${t.where}: ${errorText(err)}`, t.secrets));
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#client) this.#drop(this.#client);
+  close(): Promise<void> {
+    return this.#clients.close();
   }
 
-  async #connect(signal: AbortSignal): Promise<Redis> {
-    if (this.#client) return this.#client;
+  async #connect(signal: AbortSignal, lost: () => void): Promise<RedisClient> {
     const t = this.#target;
     const options: RedisOptions = {
       host: t.host,
@@ -257,26 +273,21 @@ export class RedisConnection {
       protocol: 2,
       disableClientInfo: true,
     };
-    const client = new Redis(options);
+    const c: RedisClient = { redis: new Redis(options) };
+    let connected = false;
     // the cause of a failed connect reaches only the 'error' event; connect() just says the connection closed
-    this.#cause = undefined;
-    client.on('error', (err: unknown) => {
-      this.#cause = err;
+    c.redis.on('error', (err: unknown) => {
+      c.cause = err;
     });
-    this.#client = client;
+    c.redis.on('close', () => connected && lost());
     try {
-      await abortable(client.connect(), signal, () => this.#drop(client));
+      await abortable(c.redis.connect(), signal, () => c.redis.disconnect());
     } catch (err) {
-      this.#drop(client);
-      const why = signal.aborted ? err : this.#cause ?? err;
-      throw new Error(redact(`connection to redis at ${t.where} failed: ${errorText(why)}`, t.secrets));
+      c.redis.disconnect();
+      throw signal.aborted ? err : c.cause ?? err;
     }
-    return client;
-  }
-
-  #drop(client: Redis): void {
-    if (this.#client === client) this.#client = undefined;
-    client.disconnect();
+    connected = true;
+    return c;
   }
 }
 

@@ -1,6 +1,7 @@
 // The scaler contract: one file per trigger type implements it; the registry maps type -> factory.
 
 import type { MetricType, TriggerSpec } from '../scaling/types.ts';
+import type { ClientRegistry } from './clients.ts';
 
 export interface ScalerContext {
   namespace: string;
@@ -20,6 +21,11 @@ export interface ScalerContext {
    * formula and may omit their own target (KEDA's AsMetricSource)
    */
   asMetricSource?: boolean;
+  /**
+   * the pass's backend connections, shared by the triggers that name the same server and credentials; without
+   * it (tests, scripts) a scaler keeps connections of its own and its close() ends them
+   */
+  clients?: ClientRegistry;
   /** cluster access for scalers that need it (kubernetes-workload) */
   kube?: {
     /** pods in `namespace` matching the selector whose phase is not Succeeded/Failed (Pending, Running, Unknown count) */

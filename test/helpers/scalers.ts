@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { createScaler } from '../../src/scalers/registry.ts';
 import { ScalerConfigError, type Scaler, type ScalerContext } from '../../src/scalers/types.ts';
+import type { ClientRegistry } from '../../src/scalers/clients.ts';
 import type { MetricType } from '../../src/scaling/types.ts';
 
 export interface ScalerOptions {
@@ -14,6 +15,8 @@ export interface ScalerOptions {
   asMetricSource?: boolean;
   /** Only the created scaler's; the context read() passes keeps the factory's name. */
   scaledObjectName?: string;
+  /** Connections shared with other scalers, as a pass shares them; without it the scaler has its own. */
+  clients?: ClientRegistry;
 }
 
 export interface ScalerDefaults {
@@ -41,6 +44,7 @@ export function scalerFactory(type: string, defaults: ScalerDefaults = {}) {
       trigger: { type, metadata: defaults.metadata ? { ...defaults.metadata(), ...metadata } : metadata, ...(o.metricType ? { metricType: o.metricType } : {}) },
       authParams: o.authParams ?? {}, resolvedEnv: o.resolvedEnv ?? {},
       ...(o.asMetricSource ? { asMetricSource: true } : {}),
+      ...(o.clients ? { clients: o.clients } : {}),
     });
     open.push(s);
     return s;

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { closedAt, closedPort, configError, rejection, scalerFactory, runScript } from '../helpers/scalers.ts';
+import { ClientRegistry } from '../../src/scalers/clients.ts';
+import { relay } from '../helpers/tcp-proxy.ts';
 
 const START = 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd';
 const run = randomBytes(4).toString('hex');
@@ -222,6 +224,105 @@ describe('mysql: failures', () => {
   });
 });
 
+describe('mysql: triggers on one server share a few connections', () => {
+  const user = `sp_pool_${run}`;
+  const as = { ...SERVER, username: user };
+
+  before(async () => {
+    // the server refuses a 5th session of this user: what a pass with one connection per trigger ran into
+    await admin.query('CREATE USER ?@? WITH MAX_USER_CONNECTIONS 4', [user, '%']);
+    await admin.query('GRANT SELECT ON test.* TO ?@?', [user, '%']);
+  });
+  after(async () => {
+    await admin.query('DROP USER IF EXISTS ?@?', [user, '%']);
+  });
+
+  const threadsSettleTo = async (n: number): Promise<number> => {
+    const count = async () => ((await admin.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [user]))[0] as Array<{ n: number }>)[0]!.n;
+    let now = await count();
+    for (let i = 0; i < 40 && now !== n; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      now = await count();
+    }
+    return now;
+  };
+
+  it('20 triggers measured at once by a user limited to 4 connections all succeed, using all 4; none left after closeAll', async () => {
+    const clients = new ClientRegistry();
+    // each measurement counts this user's sessions while it runs
+    const query = `SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE SLEEP(0.05) = 0`;
+    try {
+      const readings = await Promise.all(Array.from({ length: 20 }, () => read(scaler({ ...as, query, queryValue: '1' }, { clients }))));
+      const seen = readings.map((r) => r.value);
+      assert.ok(seen.every((n) => n <= 4), `sessions seen: ${seen.join(',')}`);
+      assert.equal(Math.max(...seen), 4, `sessions seen: ${seen.join(',')}`);
+      assert.equal(clients.size, 4);
+    } finally {
+      await clients.closeAll();
+    }
+    assert.equal(clients.size, 0);
+    assert.equal(await threadsSettleTo(0), 0, 'sessions left on the server after closeAll');
+  });
+
+  it('a trigger waiting for a busy pool gives up when its own timeout ends, naming the wait; the others finish', async () => {
+    const clients = new ClientRegistry();
+    try {
+      const busy = Array.from({ length: 4 }, () => read(scaler({ ...as, query: 'SELECT 1 + SLEEP(1)', queryValue: '1' }, { clients })));
+      const { message, ms } = await rejection(() => read(scaler({ ...as, query: 'SELECT 2', queryValue: '1' }, { clients }), AbortSignal.timeout(200)));
+      assert.match(message, /^could not connect to MySQL at 127\.0\.0\.1:3306\/test: aborted \(.*timeout.*\) while waiting for one of the 4 connections to this server$/);
+      assert.ok(ms < 900, `gave up after ${ms} ms, not at its 200 ms timeout`);
+      const patient = read(scaler({ ...as, query: 'SELECT 3', queryValue: '1' }, { clients }));
+      assert.deepEqual((await Promise.all(busy)).map((r) => r.value), [1, 1, 1, 1]);
+      assert.equal((await patient).value, 3);
+    } finally {
+      await clients.closeAll();
+    }
+  });
+
+  it('a session the server killed is not reused: the next measurement gets a new one and succeeds', async () => {
+    const clients = new ClientRegistry();
+    const s = scaler({ ...as, query: 'SELECT CONNECTION_ID()', queryValue: '1' }, { clients });
+    try {
+      const first = (await read(s)).value;
+      await admin.query('KILL CONNECTION ?', [first]);
+      const second = (await read(s)).value;
+      assert.notEqual(second, first);
+      assert.equal(clients.size, 1);
+    } finally {
+      await clients.closeAll();
+    }
+  });
+
+  it('a pooled session that died silently (reset at the next write, as after a server reboot) is replaced within the same measurement', async () => {
+    const r = await relay('127.0.0.1', 3306);
+    const clients = new ClientRegistry();
+    const s = scaler({ ...as, port: String(r.port), query: 'SELECT CONNECTION_ID()', queryValue: '1' }, { clients });
+    try {
+      const first = (await read(s)).value;
+      r.severSilently();
+      const second = (await read(s)).value;
+      assert.notEqual(second, first);
+      assert.equal(clients.size, 1);
+    } finally {
+      await clients.closeAll();
+      await r.close();
+    }
+  });
+
+  it('triggers with other credentials get connections of their own', async () => {
+    const clients = new ClientRegistry();
+    const query = "SELECT IF(CURRENT_USER() LIKE 'root@%', 1, 2)";
+    try {
+      const asRoot = scaler({ ...SERVER, query, queryValue: '1' }, { clients });
+      const asUser = scaler({ ...as, query, queryValue: '1' }, { clients });
+      assert.deepEqual([(await read(asRoot)).value, (await read(asUser)).value, (await read(asRoot)).value], [1, 2, 1]);
+      assert.equal(clients.size, 2);
+    } finally {
+      await clients.closeAll();
+    }
+  });
+});
+
 describe('mysql: the process exits after the pass', () => {
   it('after a successful measurement and after an aborted one', async () => {
     const registry = new URL('../../src/scalers/registry.ts', import.meta.url).href;
@@ -245,5 +346,28 @@ describe('mysql: the process exits after the pass', () => {
     const lingerMs = exitedAt - closedAt(out);
     assert.ok(lingerMs < 1500, `the process stayed up ${lingerMs} ms after the scaler closed`);
     assert.match(out, /\{"value":37,"active":true\}\nerror: could not query MySQL .*aborted/);
+  });
+
+  it('after measurements through the pass\'s shared connections, once closeAll has run', async () => {
+    const registry = new URL('../../src/scalers/registry.ts', import.meta.url).href;
+    const clientsUrl = new URL('../../src/scalers/clients.ts', import.meta.url).href;
+    const script = `
+      import { createScaler } from ${JSON.stringify(registry)};
+      import { ClientRegistry } from ${JSON.stringify(clientsUrl)};
+      const clients = new ClientRegistry();
+      const server = ${JSON.stringify(SERVER)};
+      const out = await Promise.allSettled([['SELECT 37', 5000], ['SELECT 38', 5000], ['SELECT SLEEP(30)', 300]].map(async ([query, ms]) => {
+        const trigger = { type: 'mysql', metadata: { ...server, query, queryValue: '5' } };
+        const ctx = { namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger, authParams: {}, resolvedEnv: {}, clients };
+        return (await createScaler(ctx).measure({ ...ctx, now: 0, signal: AbortSignal.timeout(ms) })).value;
+      }));
+      console.log(out.map((r) => r.status === 'fulfilled' ? r.value : 'error: ' + r.reason.message).join('\\n'));
+      await clients.closeAll();
+      console.log('closed at ' + Date.now());`;
+    const { code, out, exitedAt } = await runScript(script);
+    assert.equal(code, 0, `the process did not exit by itself: ${out}`);
+    const lingerMs = exitedAt - closedAt(out);
+    assert.ok(lingerMs < 1500, `the process stayed up ${lingerMs} ms after the connections closed`);
+    assert.match(out, /^37\n38\nerror: could not query MySQL .*aborted/);
   });
 });

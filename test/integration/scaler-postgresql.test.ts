@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { closedAt, closedPort, configError, rejection, scalerFactory, runScript } from '../helpers/scalers.ts';
+import { ClientRegistry } from '../../src/scalers/clients.ts';
+import { relay } from '../helpers/tcp-proxy.ts';
 
 const START = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
 const run = randomBytes(4).toString('hex');
@@ -210,6 +212,104 @@ describe('postgresql: failures', () => {
   });
 });
 
+describe('postgresql: triggers on one server share a few connections', () => {
+  const app = `scalepass-pool-${run}`;
+  const connection = `host=127.0.0.1 port=5432 user=root dbname=test sslmode=disable application_name=${app}`;
+  const sessions = async (): Promise<number> =>
+    (await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [app])).rows[0].n;
+  /** the server drops a closed session's entry as its backend exits: poll for its word, briefly */
+  const sessionsSettleTo = async (n: number): Promise<number> => {
+    let now = await sessions();
+    for (let i = 0; i < 40 && now !== n; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      now = await sessions();
+    }
+    return now;
+  };
+
+  it('20 triggers measured at once open at most 4 sessions, all 4 in use, none left after closeAll', async () => {
+    const clients = new ClientRegistry();
+    // each measurement counts the sessions of this pool while it runs
+    const query = `SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = '${app}') FROM pg_sleep(0.05)`;
+    try {
+      const readings = await Promise.all(Array.from({ length: 20 }, () => read(scaler({ query, targetQueryValue: '1' }, { authParams: { connection }, clients }))));
+      const seen = readings.map((r) => r.value);
+      assert.ok(seen.every((n) => n <= 4), `sessions seen: ${seen.join(',')}`);
+      assert.equal(Math.max(...seen), 4, `sessions seen: ${seen.join(',')}`);
+      assert.equal(clients.size, 4);
+    } finally {
+      await clients.closeAll();
+    }
+    assert.equal(clients.size, 0);
+    assert.equal(await sessionsSettleTo(0), 0, 'sessions left on the server after closeAll');
+  });
+
+  it('a trigger waiting for a busy pool gives up when its own timeout ends, naming the wait; the others finish', async () => {
+    const clients = new ClientRegistry();
+    try {
+      const busy = Array.from({ length: 4 }, () => read(scaler({ query: 'SELECT 1 FROM pg_sleep(1)', targetQueryValue: '1' }, { authParams: { connection }, clients })));
+      const { message, ms } = await rejection(() => read(scaler({ query: 'SELECT 2', targetQueryValue: '1' }, { authParams: { connection }, clients }), AbortSignal.timeout(200)));
+      assert.match(message, /^could not connect to postgreSQL at 127\.0\.0\.1:5432\/test: aborted \(.*timeout.*\) while waiting for one of the 4 connections to this server$/);
+      assert.ok(ms < 900, `gave up after ${ms} ms, not at its 200 ms timeout`);
+      // one queued with time to spare gets the first connection given back
+      const patient = read(scaler({ query: 'SELECT 3', targetQueryValue: '1' }, { authParams: { connection }, clients }));
+      assert.deepEqual((await Promise.all(busy)).map((r) => r.value), [1, 1, 1, 1]);
+      assert.equal((await patient).value, 3);
+      assert.equal(clients.size, 4);
+    } finally {
+      await clients.closeAll();
+    }
+  });
+
+  it('a session the server ended is not reused: the next measurement gets a new one and succeeds', async () => {
+    const clients = new ClientRegistry();
+    const s = scaler({ query: 'SELECT pg_backend_pid()', targetQueryValue: '1' }, { authParams: { connection }, clients });
+    try {
+      const first = (await read(s)).value;
+      // waits (up to 5 s) for the backend to be gone
+      const ended = await admin.query('SELECT pg_terminate_backend($1, 5000) AS ok', [first]);
+      assert.equal(ended.rows[0].ok, true);
+      const second = (await read(s)).value;
+      assert.notEqual(second, first);
+      assert.equal(clients.size, 1);
+    } finally {
+      await clients.closeAll();
+    }
+  });
+
+  it('a pooled session that died silently (reset at the next write, as after a server reboot) is replaced within the same measurement', async () => {
+    const r = await relay('127.0.0.1', 5432);
+    const clients = new ClientRegistry();
+    const s = scaler({ ...SERVER, port: String(r.port), query: 'SELECT pg_backend_pid()', targetQueryValue: '1' }, { clients });
+    try {
+      const first = (await read(s)).value;
+      r.severSilently();
+      const second = (await read(s)).value;
+      assert.notEqual(second, first);
+      assert.equal(clients.size, 1);
+    } finally {
+      await clients.closeAll();
+      await r.close();
+    }
+  });
+
+  it('triggers with other credentials get connections of their own', async () => {
+    const role = `sp_pool_${run}`;
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    const clients = new ClientRegistry();
+    const query = "SELECT CASE current_user WHEN 'root' THEN 1 ELSE 2 END";
+    try {
+      const asRoot = scaler({ ...SERVER, query, targetQueryValue: '1' }, { clients });
+      const asRole = scaler({ ...SERVER, userName: role, query, targetQueryValue: '1' }, { clients });
+      assert.deepEqual([(await read(asRoot)).value, (await read(asRole)).value, (await read(asRoot)).value], [1, 2, 1]);
+      assert.equal(clients.size, 2);
+    } finally {
+      await clients.closeAll();
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+});
+
 describe('postgresql: the process exits after the pass', () => {
   it('after a successful measurement and after an aborted one', async () => {
     const registry = new URL('../../src/scalers/registry.ts', import.meta.url).href;
@@ -233,5 +333,28 @@ describe('postgresql: the process exits after the pass', () => {
     const lingerMs = exitedAt - closedAt(out);
     assert.ok(lingerMs < 1500, `the process stayed up ${lingerMs} ms after the scaler closed`);
     assert.match(out, /\{"value":37,"active":true\}\nerror: could not query postgreSQL .*aborted/);
+  });
+
+  it('after measurements through the pass\'s shared connections, once closeAll has run', async () => {
+    const registry = new URL('../../src/scalers/registry.ts', import.meta.url).href;
+    const clientsUrl = new URL('../../src/scalers/clients.ts', import.meta.url).href;
+    const script = `
+      import { createScaler } from ${JSON.stringify(registry)};
+      import { ClientRegistry } from ${JSON.stringify(clientsUrl)};
+      const clients = new ClientRegistry();
+      const server = ${JSON.stringify(SERVER)};
+      const out = await Promise.allSettled([['SELECT 37', 5000], ['SELECT 38', 5000], ['SELECT pg_sleep(30)::text::int', 300]].map(async ([query, ms]) => {
+        const trigger = { type: 'postgresql', metadata: { ...server, query, targetQueryValue: '5' } };
+        const ctx = { namespace: 'shop', scaledObjectName: 'worker', triggerIndex: 0, trigger, authParams: {}, resolvedEnv: {}, clients };
+        return (await createScaler(ctx).measure({ ...ctx, now: 0, signal: AbortSignal.timeout(ms) })).value;
+      }));
+      console.log(out.map((r) => r.status === 'fulfilled' ? r.value : 'error: ' + r.reason.message).join('\\n'));
+      await clients.closeAll();
+      console.log('closed at ' + Date.now());`;
+    const { code, out, exitedAt } = await runScript(script);
+    assert.equal(code, 0, `the process did not exit by itself: ${out}`);
+    const lingerMs = exitedAt - closedAt(out);
+    assert.ok(lingerMs < 1500, `the process stayed up ${lingerMs} ms after the connections closed`);
+    assert.match(out, /^37\n38\nerror: could not query postgreSQL .*aborted/);
   });
 });

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { closedAt, closedPort, configError, rejection, scalerFactory, runScript } from '../helpers/scalers.ts';
+import { ClientRegistry } from '../../src/scalers/clients.ts';
 
 const ADDRESS = '127.0.0.1:6379';
 const START = 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log';
@@ -238,6 +239,56 @@ describe('redis: failures', () => {
       );
       assert.equal((await read(s)).value, 1);
     });
+  });
+});
+
+describe('redis: triggers on one server share a few connections', () => {
+  const user = `scalepass-pool-${run}`;
+  const password = `pool-${randomBytes(8).toString('hex')}`;
+  const auth = { authParams: { username: user, password } };
+  /** this user's connections, as the server lists them */
+  const connections = async (): Promise<number> =>
+    String(await admin.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes(` user=${user} `)).length;
+
+  before(async () => {
+    await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, '~*', '+@all');
+  });
+  after(async () => {
+    await admin.call('ACL', 'DELUSER', user);
+  });
+
+  it('20 triggers measured at once use at most 4 connections, none left after closeAll', async () => {
+    const list = await pushed('pool', 8);
+    const clients = new ClientRegistry();
+    try {
+      const readings = await Promise.all(Array.from({ length: 20 }, () => read(scaler({ address: ADDRESS, listName: list }, { ...auth, clients }))));
+      assert.deepEqual(new Set(readings.map((r) => r.value)), new Set([8]));
+      assert.ok(clients.size <= 4 && clients.size >= 1, `${clients.size} connections`);
+      assert.equal(await connections(), clients.size, 'connections the server sees');
+    } finally {
+      await clients.closeAll();
+    }
+    let left = await connections();
+    // the server drops a client as it reads the socket's end: ask until it says so, briefly
+    for (let i = 0; i < 40 && left > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      left = await connections();
+    }
+    assert.equal(left, 0, 'connections left on the server after closeAll');
+  });
+
+  it('a connection the server killed is not reused: the next measurement gets a new one and succeeds', async () => {
+    const list = await pushed('pool-kill', 5);
+    const clients = new ClientRegistry();
+    const s = scaler({ address: ADDRESS, listName: list }, { ...auth, clients });
+    try {
+      assert.equal((await read(s)).value, 5);
+      assert.equal(await admin.call('CLIENT', 'KILL', 'USER', user), 1);
+      assert.equal((await read(s)).value, 5);
+      assert.equal(clients.size, 1);
+    } finally {
+      await clients.closeAll();
+    }
   });
 });
 
