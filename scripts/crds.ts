@@ -1,5 +1,5 @@
 // The CRDs in kustomize/base/crds are generated from schemas/ (the single source ajv also validates with).
-// `node scripts/crds.ts` writes them; test/unit/crds-in-sync.test.ts fails when they drift.
+// `node scripts/crds.ts` writes them; test/unit/generated-in-sync.test.ts fails when they drift.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,9 +44,24 @@ const so = crd('scaledobjects', 'ScaledObject', 'Namespaced', read('scaledobject
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 });
+// KEDA's printer columns for ScaledJob (apis/keda/v1alpha1/scaledjob_types.go)
+const sj = crd('scaledjobs', 'ScaledJob', 'Namespaced', read('scaledjob.schema.json'), {
+  names: { shortNames: ['sj'] },
+  columns: [
+    { name: 'Min', type: 'integer', jsonPath: '.spec.minReplicaCount' },
+    { name: 'Max', type: 'integer', jsonPath: '.spec.maxReplicaCount' },
+    { name: 'Ready', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" },
+    { name: 'Active', type: 'string', jsonPath: ".status.conditions[?(@.type=='Active')].status" },
+    { name: 'Paused', type: 'string', jsonPath: ".status.conditions[?(@.type=='Paused')].status" },
+    { name: 'Triggers', type: 'string', jsonPath: '.status.triggersTypes' },
+    { name: 'Authentications', type: 'string', jsonPath: '.status.authenticationsTypes' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+});
 const ta = read('triggerauthentication.schema.json');
 const outputs: Record<string, unknown> = {
   'keda.sh_scaledobjects.yaml': so,
+  'keda.sh_scaledjobs.yaml': sj,
   'keda.sh_triggerauthentications.yaml': crd('triggerauthentications', 'TriggerAuthentication', 'Namespaced', ta, { names: { shortNames: ['ta', 'triggerauth'] } }),
   'keda.sh_clustertriggerauthentications.yaml': crd('clustertriggerauthentications', 'ClusterTriggerAuthentication', 'Cluster', ta, { names: { shortNames: ['cta', 'clustertriggerauth'] } }),
 };

@@ -12,6 +12,7 @@ describe('install', () => {
   it('server-side applies kustomize/base: CRDs established, least-privilege RBAC, a CronJob every minute', async () => {
     const out = await install(h);
     assert.match(out, /customresourcedefinition.apiextensions.k8s.io\/scaledobjects.keda.sh serverside-applied/);
+    assert.match(out, /customresourcedefinition.apiextensions.k8s.io\/scaledjobs.keda.sh serverside-applied/);
     const cj = await h.admin.get<{ spec: { schedule: string; concurrencyPolicy: string; jobTemplate: { spec: { activeDeadlineSeconds: number; template: { spec: {
       serviceAccountName: string; securityContext: { runAsNonRoot: boolean }; containers: { env: { name: string }[]; securityContext: { allowPrivilegeEscalation: boolean } }[] } } } } } }>(
       `/apis/batch/v1/namespaces/${SYSTEM_NS}/cronjobs/scalepass`);
@@ -42,6 +43,29 @@ describe('install', () => {
     assert.equal(cj.spec.jobTemplate!.spec.completions, 3);
   });
 
+  it("accepts a KEDA ScaledJob manifest unchanged, keeps its pod template whole and fills in KEDA's defaults", async () => {
+    await install(h);
+    const out = await kubectl(h, ['apply', '--server-side', '--dry-run=server', '-n', 'default', '-f', '-', '-o', 'json'], SCALED_JOB);
+    const sj = JSON.parse(out) as { spec: Record<string, unknown> & { jobTargetRef: { backoffLimit: number; template: { spec: { containers: Array<Record<string, unknown>> } } } } };
+    assert.equal(sj.spec.pollingInterval, 30);
+    assert.equal(sj.spec.successfulJobsHistoryLimit, 100);
+    assert.equal(sj.spec.failedJobsHistoryLimit, 100);
+    assert.equal(sj.spec.minReplicaCount, 0);
+    // KEDA counts an unset maximum differently from an explicit 100: left unset
+    assert.equal(sj.spec.maxReplicaCount, undefined);
+    assert.equal(sj.spec.jobTargetRef.backoffLimit, 4);
+    assert.deepEqual(sj.spec.jobTargetRef.template.spec.containers[0]!.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    assert.deepEqual(sj.spec.scalingStrategy, { strategy: 'accurate', pendingPodConditions: ['Ready', 'PodScheduled'] });
+  });
+
+  it('refuses a ScaledJob with an unknown scaling strategy, naming the field', async () => {
+    await install(h);
+    await assert.rejects(
+      kubectl(h, ['apply', '--server-side', '--dry-run=server', '-n', 'default', '-f', '-'], SCALED_JOB.replace('strategy: accurate', 'strategy: fastest')),
+      /spec\.scalingStrategy\.strategy: Unsupported value: "fastest"/,
+    );
+  });
+
   it('the ServiceAccount may not list Secrets or change Deployments beyond /scale', async () => {
     await install(h);
     const can = async (verb: string, resource: string, sub = '') => {
@@ -59,3 +83,35 @@ describe('install', () => {
     assert.equal(await can('delete', 'pods'), false);
   });
 });
+
+// as KEDA's docs and e2e tests write one; the optional numbers are left out to see the defaults
+const SCALED_JOB = `
+apiVersion: keda.sh/v1alpha1
+kind: ScaledJob
+metadata:
+  name: install-check
+spec:
+  jobTargetRef:
+    backoffLimit: 4
+    template:
+      spec:
+        containers:
+          - name: consumer
+            image: ghcr.io/kedacore/rabbitmq-client:v1.0
+            command: [receive, job]
+            securityContext:
+              allowPrivilegeEscalation: false
+              capabilities: { drop: [ALL] }
+        restartPolicy: Never
+  rollout:
+    strategy: gradual
+  scalingStrategy:
+    strategy: accurate
+    pendingPodConditions: [Ready, PodScheduled]
+  triggers:
+    - type: rabbitmq
+      metadata:
+        queueName: hello
+        mode: QueueLength
+        value: "1"
+`;

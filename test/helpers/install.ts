@@ -26,7 +26,7 @@ let installed: Promise<string> | undefined;
 export function install(h: Harness): Promise<string> {
   installed ??= (async () => {
     const out = await kubectl(h, ['apply', '--server-side', '--force-conflicts', '-k', path.join(ROOT, 'kustomize/base')]);
-    await kubectl(h, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/scaledobjects.keda.sh', 'crd/triggerauthentications.keda.sh', 'crd/clustertriggerauthentications.keda.sh']);
+    await kubectl(h, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/scaledobjects.keda.sh', 'crd/scaledjobs.keda.sh', 'crd/triggerauthentications.keda.sh', 'crd/clustertriggerauthentications.keda.sh']);
     return out;
   })();
   return installed;
