@@ -2,7 +2,7 @@
 // keys sorted and empty fields left out, so an unchanged status compares equal however it is compared
 // (the API server hands CR status back with sorted keys).
 
-import type { ScaledObjectSpec, ScaledObjectStatus, TriggerMeasurement } from './types.ts';
+import type { ScaledObjectStatus, TriggerMeasurement, TriggerSpec } from './types.ts';
 
 const RESOURCE_TRIGGERS = new Set(['cpu', 'memory']);
 
@@ -11,7 +11,7 @@ function distinct(values: readonly string[]): string[] {
 }
 
 /** KEDA's triggersTypes and authenticationsTypes: first-appearance order, comma-joined, always written */
-export function typesFromSpec(spec: ScaledObjectSpec): Pick<ScaledObjectStatus, 'triggersTypes' | 'authenticationsTypes'> {
+export function typesFromSpec(spec: { triggers?: readonly TriggerSpec[] }): { triggersTypes: string; authenticationsTypes: string } {
   const triggers = spec.triggers ?? [];
   return {
     triggersTypes: distinct(triggers.map((t) => t.type)).join(','),

@@ -1,7 +1,7 @@
 // What KEDA's webhook and reconciler refuse. The webhook may be absent (failurePolicy Ignore), so the
 // decision checks again and refuses to scale an object whose bounds contradict each other.
 
-import type { ScaledObjectSpec } from './types.ts';
+import type { ScaledObjectSpec, TriggerSpec } from './types.ts';
 import type { ResolvedSpec } from './defaults.ts';
 import { checkBehavior } from './behavior.ts';
 
@@ -24,6 +24,25 @@ export function checkSpec(raw: ScaledObjectSpec, spec: ResolvedSpec): string | u
   if (raw.advanced?.scalingModifiers?.formula !== undefined) {
     // scaling on the triggers one by one instead would silently do something else than asked
     return "ScaledObject doesn't have correct scalingModifiers specification: advanced.scalingModifiers.formula is not supported yet";
+  }
+  return undefined;
+}
+
+/**
+ * KEDA's ValidateTriggers (apis/keda/v1alpha1/scaletriggers_types.go), run by the webhook and by the
+ * ScaledJob reconciler: at least one trigger, useCachedMetrics not on cpu/memory/cron, trigger names unique.
+ */
+export function checkTriggers(triggers: readonly TriggerSpec[]): string | undefined {
+  if (triggers.length === 0) return 'no triggers defined in the ScaledObject/ScaledJob';
+  const names = new Set<string>();
+  for (const t of triggers) {
+    if (t.useCachedMetrics && (t.type === 'cpu' || t.type === 'memory' || t.type === 'cron')) {
+      return `property "useCachedMetrics" is not supported for "${t.type}" scaler`;
+    }
+    if (t.name) {
+      if (names.has(t.name)) return `triggerName "${t.name}" is defined multiple times in the ScaledObject/ScaledJob, but it must be unique`;
+      names.add(t.name);
+    }
   }
   return undefined;
 }
