@@ -115,13 +115,13 @@ export async function main(c: Config, processStart: number): Promise<number> {
 
     const failed = report.objects.filter((o) => o.outcome === 'failed');
     const skipped = report.objects.filter((o) => o.outcome === 'skipped').length;
-    code = failed.length || lost ? 1 : 0;
+    code = failed.length || report.listErrors.length || lost ? 1 : 0;
     process.stdout.write((c.output === 'json'
       ? json(report, { dryRun: c.dryRun, scheduledStart: { ...sched, time: new Date(sched.time).toISOString() } })
       : table(report)) + '\n');
     log.info('pass complete', {
       objects: report.objects.length, evaluated: report.objects.length - skipped - failed.length, skipped, failed: failed.length,
-      failedObjects: failed.map((o) => `${o.namespace}/${o.name}: ${o.detail ?? ''}`), durationMs: report.durationMs, requests: report.requests, denied: report.denied,
+      failedObjects: failed.map((o) => `${o.kind} ${o.namespace}/${o.name}: ${o.detail ?? ''}`), listErrors: report.listErrors.length ? report.listErrors : undefined, durationMs: report.durationMs, requests: report.requests, denied: report.denied,
     });
     if (lost) log.error('the shard lease was lost during the pass: no write was started after the loss, and the last-pass time was not recorded', { error: lost.message });
   } catch (e) {

@@ -1,14 +1,14 @@
-// Measuring one scaled object's triggers: authentication, the scaler for each trigger, its reading
-// within the per-trigger timeout and the pass deadline. Shared by every kind of scaled resource.
+// Measuring one scaled resource's triggers: authentication, the scaler for each trigger, its reading
+// within the per-trigger timeout and the pass deadline. Shared by every kind of scaled resource: what
+// a kind supplies is its triggers, its name for telemetry and where its triggers' env comes from.
 import type { KubeRest } from './kube/rest.ts';
-import type { ScaledObject } from './kube/scaledobjects.ts';
-import { countPodNodes, countPods, type ResolvedTarget } from './kube/targets.ts';
-import { resolveTriggerInputs, type AuthCache, type TriggerInputs } from './auth/resolve.ts';
+import { countPodNodes, countPods } from './kube/targets.ts';
+import { resolveTriggerInputs, type AuthCache, type EnvSource, type TriggerInputs } from './auth/resolve.ts';
 import { redactTriggerSecrets } from './secrets.ts';
 import { createScaler } from './scalers/registry.ts';
 import type { Scaler, ScalerContext } from './scalers/types.ts';
 import type { TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
-import type { Recorder, TriggerRef } from './telemetry/recorder.ts';
+import type { Recorder, ScaledResourceRef, TriggerRef } from './telemetry/recorder.ts';
 import type { Semaphore } from './limit.ts';
 import type { ClientRegistry } from './scalers/clients.ts';
 
@@ -51,15 +51,22 @@ export function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Each trigger of `so`, measured; failures are values on the measurement, never thrown. */
-export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: ResolvedTarget, reports: TriggerReport[]): Promise<TriggerMeasurement[]> {
-  const ns = so.metadata.namespace;
-  const ref = { namespace: ns, name: so.metadata.name };
+/** What is measured: a scaled resource's triggers, and where their env comes from. */
+export interface MeasureSubject {
+  ref: ScaledResourceRef;
+  triggers: readonly TriggerSpec[];
+  env: EnvSource;
+}
+
+/** Each trigger of the subject, measured; failures are values on the measurement, never thrown. */
+export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports: TriggerReport[]): Promise<TriggerMeasurement[]> {
+  const { ref } = subject;
+  const ns = ref.namespace;
   const kube: ScalerContext['kube'] = {
     countPods: (n, sel, signal) => countPods(d.rest, n, sel, signal),
     countPodNodes: (n, sel, signal) => countPodNodes(d.rest, n, sel, signal),
   };
-  return Promise.all(so.spec.triggers.map((trigger: TriggerSpec, index: number) => d.slots.run(async (): Promise<TriggerMeasurement> => {
+  return Promise.all(subject.triggers.map((trigger: TriggerSpec, index: number) => d.slots.run(async (): Promise<TriggerMeasurement> => {
     const t0 = d.now();
     const m: TriggerMeasurement = {
       index, name: trigger.name, type: trigger.type, metricName: `s${index}-${trigger.type}`,
@@ -67,8 +74,9 @@ export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: Resolv
     };
     let inputs: TriggerInputs | undefined;
     try {
-      inputs = await resolveTriggerInputs(d.auth, so, target, trigger);
-      const base = { namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients };
+      inputs = await resolveTriggerInputs(d.auth, subject.env, trigger);
+      // scalers see the scaled resource's name whatever its kind, as KEDA's ScalerConfig carries it
+      const base = { namespace: ns, scaledObjectName: ref.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients };
       const scaler = createScaler(base);
       d.scalers.push(scaler);
       Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });

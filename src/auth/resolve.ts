@@ -1,12 +1,12 @@
 // What a scaler receives besides its metadata: `authParams` from a TriggerAuthentication or
 // ClusterTriggerAuthentication (secretTargetRef, configMapTargetRef, env), and `resolvedEnv`, the
-// scale target's container env (for `...FromEnv` keys), resolved as KEDA resolves them.
+// container env of the workload (for `...FromEnv` keys), resolved as KEDA resolves them. Where the
+// containers come from is the kind's business (EnvSource): a ScaledObject's scale target, a
+// ScaledJob's jobTargetRef.template.
 // Secrets and ConfigMaps are read by name (GET, never LIST), only for objects that reference them,
 // once per pass. Values never leave this module except inside the returned maps: error messages
 // name the object and key, never the value.
 import { ApiError, type KubeRest } from '../kube/rest.ts';
-import type { ScaledObject } from '../kube/scaledobjects.ts';
-import type { ResolvedTarget } from '../kube/targets.ts';
 import type { TriggerSpec } from '../scaling/types.ts';
 
 export class AuthError extends Error {
@@ -30,7 +30,7 @@ interface EnvVar {
   value?: string;
   valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: { name: string; key: string; optional?: boolean } };
 }
-interface Container {
+export interface Container {
   name: string;
   env?: EnvVar[];
   envFrom?: { prefix?: string; configMapRef?: { name: string; optional?: boolean }; secretRef?: { name: string; optional?: boolean } }[];
@@ -78,15 +78,30 @@ async function keyOf(cache: AuthCache, kind: 'Secret' | 'ConfigMap', ns: string,
   return v;
 }
 
-async function containersOf(cache: AuthCache, target: ResolvedTarget): Promise<Container[]> {
-  const obj = await cache.get<{ spec?: { template?: { spec?: { containers?: Container[] } } } }>(target.objectPath);
+/**
+ * The containers whose env a scaled resource's triggers read, and what to call them in a message.
+ * `containerName` is the resource's envSourceContainerName (the first container when unset).
+ */
+export interface EnvSource {
+  namespace: string;
+  containers(): Promise<Container[]>;
+  containerName?: string;
+  /** the field that names the container, e.g. `scaleTargetRef.envSourceContainerName` */
+  containerField: string;
+  /** where the containers are, e.g. `the scale target` */
+  where: string;
+}
+
+/** A workload's pod template containers, read once per pass (a Deployment, a StatefulSet, any CRD with a template). */
+export async function workloadContainers(cache: AuthCache, objectPath: string): Promise<Container[]> {
+  const obj = await cache.get<{ spec?: { template?: { spec?: { containers?: Container[] } } } }>(objectPath);
   return obj?.spec?.template?.spec?.containers ?? [];
 }
 
-function pickContainer(containers: Container[], name: string | undefined, what: string): Container | undefined {
+function pickContainer(containers: Container[], name: string | undefined, what: string, where: string): Container | undefined {
   if (!name) return containers[0];
   const c = containers.find((x) => x.name === name);
-  if (!c) throw new AuthError(`${what}: container "${name}" not found in the scale target`);
+  if (!c) throw new AuthError(`${what}: container "${name}" not found in ${where}`);
   return c;
 }
 
@@ -128,14 +143,14 @@ export interface TriggerInputs {
   resolvedEnv: Record<string, string>;
 }
 
-export async function resolveTriggerInputs(cache: AuthCache, so: ScaledObject, target: ResolvedTarget, trigger: TriggerSpec): Promise<TriggerInputs> {
-  const ns = so.metadata.namespace;
+export async function resolveTriggerInputs(cache: AuthCache, env: EnvSource, trigger: TriggerSpec): Promise<TriggerInputs> {
+  const ns = env.namespace;
   const authParams: Record<string, string> = {};
   let resolvedEnv: Record<string, string> = {};
 
   const wantsEnv = Object.keys(trigger.metadata ?? {}).some((k) => k.endsWith('FromEnv'));
   if (wantsEnv) {
-    const c = pickContainer(await containersOf(cache, target), so.spec.scaleTargetRef.envSourceContainerName, 'scaleTargetRef.envSourceContainerName');
+    const c = pickContainer(await env.containers(), env.containerName, env.containerField, env.where);
     resolvedEnv = c ? await containerEnv(cache, ns, c) : {};
   }
 
@@ -160,9 +175,9 @@ export async function resolveTriggerInputs(cache: AuthCache, so: ScaledObject, t
 
   // KEDA's order: env, then configMapTargetRef, then secretTargetRef; later ones overwrite
   for (const e of spec.env ?? []) {
-    const c = pickContainer(await containersOf(cache, target), e.containerName, `${what} env ${e.parameter}`);
-    const env = c ? await containerEnv(cache, ns, c) : {};
-    authParams[e.parameter] = env[e.name] ?? '';
+    const c = pickContainer(await env.containers(), e.containerName, `${what} env ${e.parameter}`, env.where);
+    const values = c ? await containerEnv(cache, ns, c) : {};
+    authParams[e.parameter] = values[e.name] ?? '';
   }
   for (const r of spec.configMapTargetRef ?? []) {
     authParams[r.parameter] = await keyOf(cache, 'ConfigMap', secretNs, r.name, r.key, `${what} configMapTargetRef ${r.parameter}`);

@@ -1,6 +1,11 @@
 // What a status write changes, and how it is laid over a status someone else changed meanwhile.
-// Pure: the three statuses in, one out.
-import type { Condition, ScaledObjectStatus } from './types.ts';
+// Pure: the three statuses in, one out. Any kind's status: top-level fields and typed conditions.
+import type { Condition } from './types.ts';
+
+/** a ScaledObject's or a ScaledJob's status: fields, and conditions merged per type */
+export interface MergeableStatus {
+  conditions?: Condition[];
+}
 
 /** Canonical JSON: key order and undefined fields do not count as a change. */
 export function stable(v: unknown): string {
@@ -10,7 +15,7 @@ export function stable(v: unknown): string {
       : x);
 }
 
-export function statusChanged(before: ScaledObjectStatus | undefined, after: ScaledObjectStatus): boolean {
+export function statusChanged<S extends MergeableStatus>(before: S | undefined, after: S): boolean {
   return stable(before ?? {}) !== stable(after);
 }
 
@@ -19,8 +24,8 @@ export function statusChanged(before: ScaledObjectStatus | undefined, after: Sca
  * `fresh`; every other field keeps fresh's. Conditions merge per type, so a condition another writer
  * added or changed survives unless this pass changed the same type.
  */
-export function mergeOwnChanges(read: ScaledObjectStatus, next: ScaledObjectStatus, fresh: ScaledObjectStatus): ScaledObjectStatus {
-  const out: Record<string, unknown> = { ...fresh };
+export function mergeOwnChanges<S extends MergeableStatus>(read: S, next: S, fresh: S): S {
+  const out: Record<string, unknown> = { ...(fresh as Record<string, unknown>) };
   const r = read as Record<string, unknown>;
   const n = next as Record<string, unknown>;
   for (const k of new Set([...Object.keys(r), ...Object.keys(n)])) {
@@ -31,7 +36,7 @@ export function mergeOwnChanges(read: ScaledObjectStatus, next: ScaledObjectStat
   const conditions = mergeConditions(read.conditions ?? [], next.conditions ?? [], fresh.conditions ?? []);
   if (conditions.length) out.conditions = conditions;
   else delete out.conditions;
-  return out as ScaledObjectStatus;
+  return out as S;
 }
 
 function mergeConditions(read: Condition[], next: Condition[], fresh: Condition[]): Condition[] {

@@ -17,6 +17,8 @@ export interface InstrumentSpec {
   readonly unit: string;
   readonly description: string;
   readonly attributes: readonly string[];
+  /** the attribute keys of a ScaledJob's series, where KEDA gives them other keys than a ScaledObject's */
+  readonly scaledJobAttributes?: readonly string[];
   /** KEDA's current name, emitted only when `emitCurrentKedaNames` is on */
   readonly current: boolean;
 }
@@ -24,6 +26,9 @@ export interface InstrumentSpec {
 /** KEDA's S_SO attribute set: every per-trigger series of a ScaledObject. */
 export const SCALER_ATTRIBUTES = ['namespace', 'scaledObject', 'scaler', 'scalerIndex', 'metric'] as const;
 export const SCALED_OBJECT_ATTRIBUTES = ['namespace', 'scaledObject'] as const;
+/** KEDA's S_SJ attribute set: a ScaledJob's per-trigger series name the index `triggerIndex`. */
+export const SCALED_JOB_SCALER_ATTRIBUTES = ['namespace', 'scaledJob', 'scaler', 'triggerIndex', 'metric'] as const;
+export const SCALED_JOB_ATTRIBUTES = ['namespace', 'scaledJob'] as const;
 export const LOOP_ATTRIBUTES = ['namespace', 'type', 'name'] as const;
 export const RESOURCE_TOTALS_ATTRIBUTES = ['namespace', 'type'] as const;
 export const TRIGGER_TOTALS_ATTRIBUTES = ['type'] as const;
@@ -49,7 +54,8 @@ function spec(
   attributes: readonly string[],
   current = false,
 ): InstrumentSpec {
-  return { name, kind, valueType, unit, description, attributes, current };
+  const scaledJobAttributes = attributes === SCALER_ATTRIBUTES ? SCALED_JOB_SCALER_ATTRIBUTES : undefined;
+  return { name, kind, valueType, unit, description, attributes, ...(scaledJobAttributes ? { scaledJobAttributes } : {}), current };
 }
 
 // `keda.scaler.errors` and `keda.scaler.errors.total` both render as `keda_scaler_errors_total`
@@ -79,6 +85,10 @@ export const INSTRUMENTS = {
   scaledObjectErrors: spec('keda.scaled.object.errors', 'counter', 'int', '',
     'The number of errors that have occurred for each ScaledObject.',
     SCALED_OBJECT_ATTRIBUTES),
+  // the seed has no ScaledJob counter: KEDA's own name, always emitted (a ScaledJob's only error counter in KEDA)
+  scaledJobErrors: spec('keda.scaledjob.errors', 'counter', 'int', '',
+    'The number of errors that have occurred for each ScaledJob.',
+    SCALED_JOB_ATTRIBUTES),
   resourceTotals: spec('keda.resource.totals', 'updowncounter', 'int', '',
     'Total number of KEDA custom resources per namespace for each custom resource type (CRD).',
     RESOURCE_TOTALS_ATTRIBUTES),

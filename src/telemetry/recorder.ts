@@ -1,6 +1,8 @@
 // The typed recorder the rest of the code reports through. It takes references made of names
 // (namespace, object, trigger, metric) and never a spec, metadata map or auth parameter, so no
-// secret can reach an attribute value.
+// secret can reach an attribute value. A reference names its kind: a ScaledJob's series carry
+// KEDA's ScaledJob attributes (`scaledJob`, `triggerIndex`), its errors go to keda.scaledjob.errors
+// and its loop latency has type `scaledjob`.
 //
 // Gauges follow KEDA's buffered observable gauges: a record keeps the last value per attribute set,
 // the next collection observes it and forgets it. In a one-shot process that collection is the
@@ -15,11 +17,15 @@ import {
   type InstrumentKey, type InstrumentSpec, type ResourceType,
 } from './instruments.ts';
 
-/** A ScaledObject, by name. */
-export interface ScaledObjectRef {
+/** A scaled resource, by name; a ScaledObject unless `kind` says otherwise. */
+export interface ScaledResourceRef {
+  kind?: 'ScaledObject' | 'ScaledJob';
   namespace: string;
   name: string;
 }
+
+/** A ScaledObject, by name. */
+export type ScaledObjectRef = ScaledResourceRef;
 
 /** One trigger of a ScaledObject, by position and names. */
 export interface TriggerRef {
@@ -40,20 +46,23 @@ export interface BuildInfo {
 
 export interface Recorder {
   /** keda.scaler.metrics.value */
-  recordScalerValue(ref: ScaledObjectRef, trigger: TriggerRef, value: number): void;
+  recordScalerValue(ref: ScaledResourceRef, trigger: TriggerRef, value: number): void;
   /** keda.scaler.active */
-  recordScalerActive(ref: ScaledObjectRef, trigger: TriggerRef, active: boolean): void;
+  recordScalerActive(ref: ScaledResourceRef, trigger: TriggerRef, active: boolean): void;
   /** keda.scaler.metrics.latency (whole ms, as KEDA), and .latency.seconds with current names */
-  recordScalerLatency(ref: ScaledObjectRef, trigger: TriggerRef, ms: number): void;
+  recordScalerLatency(ref: ScaledResourceRef, trigger: TriggerRef, ms: number): void;
   /**
    * One failed trigger read: keda.scaler.errors and keda.scaler.errors.total +1, and, as in KEDA's
-   * collector, keda.scaled.object.errors +1 for its ScaledObject.
+   * collector, the object's error counter +1 (recordObjectError).
    */
-  recordScalerError(ref: ScaledObjectRef, trigger: TriggerRef): void;
-  /** keda.scaled.object.errors +1 (and keda.scaledobject.errors with current names) */
-  recordScaledObjectError(ref: ScaledObjectRef): void;
+  recordScalerError(ref: ScaledResourceRef, trigger: TriggerRef): void;
+  /**
+   * The object's error counter +1: keda.scaled.object.errors (and keda.scaledobject.errors with
+   * current names) for a ScaledObject, keda.scaledjob.errors for a ScaledJob.
+   */
+  recordObjectError(ref: ScaledResourceRef): void;
   /** keda.internal.scale.loop.latency: evaluation start minus scheduled start, in ms */
-  recordLoopLatency(ref: ScaledObjectRef, ms: number): void;
+  recordLoopLatency(ref: ScaledResourceRef, ms: number): void;
   /** keda.resource.totals: how many resources of this type this pass saw in the namespace */
   recordResourceTotals(namespace: string, type: ResourceType, count: number): void;
   /** keda.trigger.totals: how many triggers of this type this pass saw */
@@ -81,18 +90,21 @@ export function nameOnly(value: string): string {
   return cleaned.length > MAX_ATTRIBUTE_LENGTH ? cleaned.slice(0, MAX_ATTRIBUTE_LENGTH) : cleaned;
 }
 
-function scalerAttributes(ref: ScaledObjectRef, trigger: TriggerRef): Attributes {
+const isJob = (ref: ScaledResourceRef): boolean => ref.kind === 'ScaledJob';
+
+/** KEDA's S_SO set, or its S_SJ set for a ScaledJob (`scaledJob`, and the index as `triggerIndex`) */
+function scalerAttributes(ref: ScaledResourceRef, trigger: TriggerRef): Attributes {
   return {
     namespace: nameOnly(ref.namespace),
-    scaledObject: nameOnly(ref.name),
+    [isJob(ref) ? 'scaledJob' : 'scaledObject']: nameOnly(ref.name),
     scaler: nameOnly(trigger.name || kedaScalerTypeName(trigger.type)),
-    scalerIndex: String(trigger.index),
+    [isJob(ref) ? 'triggerIndex' : 'scalerIndex']: String(trigger.index),
     metric: nameOnly(trigger.metricName),
   };
 }
 
-function objectAttributes(ref: ScaledObjectRef): Attributes {
-  return { namespace: nameOnly(ref.namespace), scaledObject: nameOnly(ref.name) };
+function objectAttributes(ref: ScaledResourceRef): Attributes {
+  return { namespace: nameOnly(ref.namespace), [isJob(ref) ? 'scaledJob' : 'scaledObject']: nameOnly(ref.name) };
 }
 
 function attributeKey(attrs: Attributes): string {
@@ -159,8 +171,12 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
     runtime: `node${process.versions.node}`,
   }, 1);
 
-  const recordScaledObjectError = (ref: ScaledObjectRef): void => {
+  const recordObjectError = (ref: ScaledResourceRef): void => {
     const attrs = objectAttributes(ref);
+    if (isJob(ref)) {
+      count('scaledJobErrors', attrs);
+      return;
+    }
     count('scaledObjectErrors', attrs);
     count('scaledObjectErrorsCurrent', attrs);
   };
@@ -181,11 +197,11 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
     recordScalerError(ref, trigger) {
       count('scalerErrors', scalerAttributes(ref, trigger));
       count('scalerErrorsTotal', {});
-      recordScaledObjectError(ref);
+      recordObjectError(ref);
     },
-    recordScaledObjectError,
+    recordObjectError,
     recordLoopLatency(ref, ms) {
-      const attrs = { namespace: nameOnly(ref.namespace), type: 'scaledobject', name: nameOnly(ref.name) };
+      const attrs = { namespace: nameOnly(ref.namespace), type: isJob(ref) ? 'scaledjob' : 'scaledobject', name: nameOnly(ref.name) };
       set('loopLatency', attrs, Math.trunc(ms));
       set('loopLatencySeconds', attrs, ms / 1000);
     },
@@ -212,7 +228,7 @@ export const noopRecorder: Recorder = {
   recordScalerActive() {},
   recordScalerLatency() {},
   recordScalerError() {},
-  recordScaledObjectError() {},
+  recordObjectError() {},
   recordLoopLatency() {},
   recordResourceTotals() {},
   recordTriggerTotals() {},

@@ -12,9 +12,10 @@ import {
   buildResource, createTelemetry, describeExportError, formatFlushResult, metricsEndpoint, redactUrl,
   shardInstanceId, temporalityFor, temporalityPreference, type Telemetry,
 } from '../../src/telemetry/provider.ts';
-import { nameOnly, type ScaledObjectRef, type TriggerRef } from '../../src/telemetry/recorder.ts';
+import { nameOnly, type ScaledObjectRef, type ScaledResourceRef, type TriggerRef } from '../../src/telemetry/recorder.ts';
 
 const so: ScaledObjectRef = { namespace: 'shop', name: 'orders-so' };
+const sj: ScaledResourceRef = { kind: 'ScaledJob', namespace: 'shop', name: 'orders-sj' };
 const named: TriggerRef = { index: 0, type: 'redis', name: 'orders-queue', metricName: 's0-redis-orders' };
 const unnamed: TriggerRef = { index: 1, type: 'kubernetes-workload', metricName: 's1-workload-shop' };
 
@@ -37,12 +38,18 @@ function recordEverything(t: Telemetry): void {
   r.recordScalerActive(so, named, true);
   r.recordScalerLatency(so, named, 12.7);
   r.recordScalerError(so, unnamed);
-  r.recordScaledObjectError(so);
+  r.recordObjectError(so);
   r.recordLoopLatency(so, 1520);
   r.recordResourceTotals('shop', 'scaled_object', 4);
   r.recordResourceTotals('', 'cluster_trigger_authentication', 1);
   r.recordTriggerTotals('redis', 3);
   r.recordPaused(so, true);
+  r.recordScalerValue(sj, named, 3);
+  r.recordScalerActive(sj, named, true);
+  r.recordScalerLatency(sj, named, 4.2);
+  r.recordScalerError(sj, unnamed);
+  r.recordLoopLatency(sj, 800);
+  r.recordResourceTotals('shop', 'scaled_job', 2);
 }
 
 async function collect(emitCurrentKedaNames: boolean): Promise<{ metrics: Map<string, MetricData>; exports: number; scope: string[]; t: Telemetry; resource: Record<string, unknown> }> {
@@ -65,6 +72,8 @@ const seedNames = [
   'keda.build.info', 'keda.scaler.active', 'keda.scaler.metrics.value', 'keda.scaler.metrics.latency',
   'keda.scaler.errors', 'keda.scaler.errors.total', 'keda.scaled.object.errors', 'keda.resource.totals',
   'keda.trigger.totals', 'keda.internal.scale.loop.latency',
+  // not on the seed page, which has no ScaledJob counter: KEDA's own name, emitted by default
+  'keda.scaledjob.errors',
 ];
 const currentNames = [
   'keda.scaledobject.errors', 'keda.scaler.metrics.latency.seconds', 'keda.internal.scale.loop.latency.seconds',
@@ -99,7 +108,11 @@ describe('recorder through the SDK', () => {
       const m = metrics.get(s.name)!;
       assert.equal(m.descriptor.unit, s.unit, `${s.name} unit`);
       assert.equal(m.descriptor.description, s.description, `${s.name} description`);
-      for (const dp of m.dataPoints) assert.deepEqual(Object.keys(dp.attributes).sort(), [...s.attributes].sort(), `${s.name} attribute keys`);
+      for (const dp of m.dataPoints) {
+        const keys = Object.keys(dp.attributes).sort();
+        const allowed = [s.attributes, s.scaledJobAttributes ?? s.attributes].map((a) => [...a].sort());
+        assert.ok(allowed.some((a) => JSON.stringify(a) === JSON.stringify(keys)), `${s.name} attribute keys ${keys.join(',')}`);
+      }
     }
   });
 
@@ -146,16 +159,36 @@ describe('recorder through the SDK', () => {
   it('counts a scaler error on the scaler, the grand total and its ScaledObject', async () => {
     const { metrics } = await collect(false);
     assert.equal(metrics.get('keda.scaler.errors')!.dataPoints[0]!.value, 1);
-    assert.deepEqual(metrics.get('keda.scaler.errors.total')!.dataPoints.map((d) => [d.attributes, d.value]), [[{}, 1]]);
+    // the ScaledObject's and the ScaledJob's failed read
+    assert.deepEqual(metrics.get('keda.scaler.errors.total')!.dataPoints.map((d) => [d.attributes, d.value]), [[{}, 2]]);
     // one via the scaler error, one recorded directly
     assert.deepEqual(metrics.get('keda.scaled.object.errors')!.dataPoints.map((d) => [d.attributes, d.value]),
       [[{ namespace: 'shop', scaledObject: 'orders-so' }, 2]]);
   });
 
+  it("records a ScaledJob's series with KEDA's ScaledJob keys: scaledJob and triggerIndex, errors on keda.scaledjob.errors, loop type scaledjob", async () => {
+    const { metrics } = await collect(true);
+    const ofJob = (name: string) => metrics.get(name)!.dataPoints.filter((d) => d.attributes['scaledJob'] === 'orders-sj');
+    const attrs = { namespace: 'shop', scaledJob: 'orders-sj', scaler: 'orders-queue', triggerIndex: '0', metric: 's0-redis-orders' };
+    assert.deepEqual(ofJob('keda.scaler.metrics.value').map((d) => [d.attributes, d.value]), [[attrs, 3]]);
+    assert.deepEqual(ofJob('keda.scaler.active').map((d) => [d.attributes, d.value]), [[attrs, 1]]);
+    assert.deepEqual(ofJob('keda.scaler.metrics.latency').map((d) => d.value), [4]);
+    assert.deepEqual(ofJob('keda.scaler.errors').map((d) => d.attributes),
+      [{ namespace: 'shop', scaledJob: 'orders-sj', scaler: 'kubernetesWorkloadScaler', triggerIndex: '1', metric: 's1-workload-shop' }]);
+    assert.deepEqual(metrics.get('keda.scaledjob.errors')!.dataPoints.map((d) => [d.attributes, d.value]), [[{ namespace: 'shop', scaledJob: 'orders-sj' }, 1]]);
+    // a ScaledJob's error is not a ScaledObject's, under either name
+    for (const n of ['keda.scaled.object.errors', 'keda.scaledobject.errors']) {
+      assert.ok(metrics.get(n)!.dataPoints.every((d) => d.attributes['scaledObject'] === 'orders-so' && !('scaledJob' in d.attributes)), n);
+    }
+    const loop = metrics.get('keda.internal.scale.loop.latency')!.dataPoints.map((d) => [d.attributes, d.value]);
+    assert.deepEqual(loop, [[{ namespace: 'shop', type: 'scaledobject', name: 'orders-so' }, 1520], [{ namespace: 'shop', type: 'scaledjob', name: 'orders-sj' }, 800]]);
+    assert.ok(metrics.get('keda.scaled.object.paused')!.dataPoints.every((d) => !('scaledJob' in d.attributes)), 'KEDA has no paused gauge for ScaledJobs');
+  });
+
   it('files cluster-scoped resources under namespace `default` and reports the count as is', async () => {
     const { metrics } = await collect(false);
     const rows = metrics.get('keda.resource.totals')!.dataPoints.map((d) => [d.attributes['namespace'], d.attributes['type'], d.value]).sort();
-    assert.deepEqual(rows, [['default', 'cluster_trigger_authentication', 1], ['shop', 'scaled_object', 4]]);
+    assert.deepEqual(rows, [['default', 'cluster_trigger_authentication', 1], ['shop', 'scaled_job', 2], ['shop', 'scaled_object', 4]]);
     assert.deepEqual(metrics.get('keda.trigger.totals')!.dataPoints.map((d) => [d.attributes, d.value]), [[{ type: 'redis' }, 3]]);
   });
 

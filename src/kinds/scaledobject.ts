@@ -1,0 +1,180 @@
+// ScaledObjects: the scale target through /scale, KEDA's activation and the HPA's arithmetic (../scaling/decide.ts),
+// the replica write with the resourceVersion read, status and events. Triggers read their env from the
+// scale target's containers.
+import { TargetResolver, TargetError, ScaleConflict, countReadyPods, type ResolvedTarget, type Scale } from '../kube/targets.ts';
+import { listScaledObjects, type ScaledObject } from '../kube/scaledobjects.ts';
+import { statusChanged, writeStatus } from '../kube/status.ts';
+import { createEvent } from '../kube/events.ts';
+import { workloadContainers, type EnvSource } from '../auth/resolve.ts';
+import { specSchemaError } from '../scaledobject-spec.ts';
+import { decide } from '../scaling/decide.ts';
+import { eventsAfterFailedScale } from '../scaling/events.ts';
+import { readAnnotations } from '../scaling/annotations.ts';
+import type { Decision, DecisionEvent, ScaledObjectStatus, TriggerMeasurement } from '../scaling/types.ts';
+import { measureTriggers, message } from '../measure.ts';
+import { LeaseLostError, type Kind, type KindRun, type ObjectReport, type PassContext } from './kind.ts';
+import { distinct, failOnTriggerErrors, recordValues, refOf } from './shared.ts';
+
+/** A /scale write that met a newer target this many times in a row gives up for this pass. */
+const SCALE_ATTEMPTS = 3;
+
+export const scaledObjects: Kind<ScaledObject> = {
+  kind: 'ScaledObject',
+  resourceType: 'scaled_object',
+  logKey: 'scaledObject',
+  list: listScaledObjects,
+  pollingInterval: (so) => so.spec?.pollingInterval ?? 30,
+  triggers: (so) => (Array.isArray(so.spec?.triggers) ? so.spec.triggers : []),
+  start: (ctx) => new ScaledObjectRun(ctx),
+};
+
+class ScaledObjectRun implements KindRun<ScaledObject> {
+  private readonly ctx: PassContext;
+  private readonly targets: TargetResolver;
+  constructor(ctx: PassContext) {
+    this.ctx = ctx;
+    this.targets = new TargetResolver(ctx.rest);
+  }
+
+  /** Deployments and StatefulSets targeted by several due objects in a namespace: one LIST each */
+  async prepare(due: readonly ScaledObject[]): Promise<void> {
+    const perKind = new Map<string, number>();
+    for (const so of due) {
+      const ref = so.spec?.scaleTargetRef;
+      const kind = ref?.kind?.trim() || 'Deployment';
+      if ((ref?.apiVersion?.trim() || 'apps/v1') !== 'apps/v1' || (kind !== 'Deployment' && kind !== 'StatefulSet')) continue;
+      const key = `${so.metadata.namespace}/${kind === 'Deployment' ? 'deployments' : 'statefulsets'}`;
+      perKind.set(key, (perKind.get(key) ?? 0) + 1);
+    }
+    await Promise.all([...perKind].filter(([, n]) => n >= 2).map(([key]) => {
+      const [ns, resource] = key.split('/') as [string, 'deployments' | 'statefulsets'];
+      return this.targets.prefetch(ns, resource, this.ctx.deadline);
+    }));
+  }
+
+  async evaluate(so: ScaledObject, report: ObjectReport, evalStart: number): Promise<void> {
+    const { ctx, targets } = this;
+    const { rest, rec, log, deadline } = ctx;
+    const ns = so.metadata.namespace;
+    const name = so.metadata.name;
+    const ref = refOf(so);
+    const annotations = so.metadata.annotations ?? {};
+
+    // Failures before a decision can be made: the object gets Ready=False and an event; nothing is scaled.
+    const checkFailed = async (detail: string): Promise<void> => {
+      report.outcome = 'failed';
+      report.detail = detail;
+      rec.recordObjectError(ref);
+      const status = withCondition(so.status ?? {}, 'Ready', 'False', 'ScaledObjectCheckFailed', detail);
+      const ev: DecisionEvent = { type: 'Warning', reason: 'ScaledObjectCheckFailed', message: detail };
+      const wasFailing = so.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False' && c.message === detail);
+      if (!ctx.dryRun) {
+        if (statusChanged(so.status, status)) report.statusWritten = await ctx.write(() => writeStatus(rest, so, status));
+        if (!wasFailing) {
+          await ctx.write(() => createEvent(rest, so, ev, ctx.instance, new Date(ctx.now())));
+          report.events.push(ev);
+        }
+      }
+      log.warn('scaledobject check failed', { namespace: ns, scaledObject: name, error: detail });
+    };
+
+    const specError = specSchemaError(so.spec);
+    if (specError) return checkFailed(`ScaledObject ${ns}/${name}: ${specError}`);
+
+    let target: ResolvedTarget;
+    let scale: Scale;
+    try {
+      target = await targets.resolve(ns, so.spec.scaleTargetRef);
+      report.target = `${target.kindString} ${so.spec.scaleTargetRef.name}`;
+      scale = await targets.readScale(target, deadline);
+    } catch (e) {
+      if (e instanceof TargetError) return checkFailed(e.message);
+      throw e;
+    }
+
+    // a fully paused object is not measured at all, as KEDA stops its loop
+    const paused = readAnnotations(annotations).fullPause !== undefined;
+    const env: EnvSource = {
+      namespace: ns, containers: () => workloadContainers(ctx.measuring.auth, target.objectPath),
+      containerName: so.spec.scaleTargetRef.envSourceContainerName, containerField: 'scaleTargetRef.envSourceContainerName', where: 'the scale target',
+    };
+    const measurements: TriggerMeasurement[] = paused ? [] : await measureTriggers(ctx.measuring, { ref, triggers: so.spec.triggers, env }, report.triggers);
+    // only Value targets (and their fallback values) divide by ready pods: one pod LIST, only for them
+    const needsReady = measurements.some((m) => m.metricType === 'Value');
+    const readyReplicas = needsReady && scale.selector && !paused ? await countReadyPods(rest, ns, scale.selector, deadline) : 0;
+
+    const decideOn = (s: Scale): Decision => decide({
+      name, namespace: ns, spec: so.spec, annotations, creationTimestamp: so.metadata.creationTimestamp,
+      status: so.status ?? {}, measurements,
+      target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name },
+      now: evalStart,
+    });
+    // the /scale write carries the resourceVersion read: when the target changed since (a person,
+    // another controller), it is read again and the decision made again on what it is now
+    let decision = decideOn(scale);
+    let scaleError: string | undefined;
+    for (let attempt = 1; !ctx.dryRun && decision.replicas !== scale.specReplicas; attempt++) {
+      try {
+        await ctx.write(() => targets.setReplicas(target, scale, decision.replicas));
+        report.scaled = true;
+        break;
+      } catch (e) {
+        if (e instanceof LeaseLostError) throw e;
+        if (!(e instanceof ScaleConflict) || attempt >= SCALE_ATTEMPTS) {
+          scaleError = message(e);
+          break;
+        }
+        log.info('scale target changed since it was read; deciding again', { namespace: ns, scaledObject: name, error: e.message });
+        scale = await targets.readScale(target, deadline, true);
+        decision = decideOn(scale);
+      }
+    }
+    report.current = scale.specReplicas;
+    report.desired = decision.replicas;
+    report.active = decision.active;
+    report.paused = decision.paused;
+    report.reason = decision.reason;
+    rec.recordPaused(ref, decision.paused);
+    recordValues(ctx, report, measurements, decision.metricValues);
+
+    const status: ScaledObjectStatus = {
+      ...decision.status,
+      scaleTargetKind: target.kindString,
+      scaleTargetGVKR: { group: target.group, version: target.version, kind: target.kind, resource: target.resource },
+      originalReplicaCount: so.status?.originalReplicaCount ?? scale.specReplicas,
+      authenticationsTypes: distinct(so.spec.triggers.map((t) => t.authenticationRef?.name ?? '')),
+    };
+    let events = decision.events;
+    if (scaleError !== undefined) {
+      const tstate = { specReplicas: scale.specReplicas, statusReplicas: scale.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name };
+      // the decision's scale events did not happen: they become the failures KEDA and the HPA report
+      events = eventsAfterFailedScale(events, tstate, scale.specReplicas, decision.replicas, scaleError);
+      report.outcome = 'failed';
+      report.detail = `Failed to scale ${target.kindString} ${ns}/${so.spec.scaleTargetRef.name} from ${scale.specReplicas} to ${decision.replicas}: ${scaleError}`;
+      rec.recordObjectError(ref);
+      // the scale did not happen: keep the history the next pass reasons from as it was
+      status.lastActiveTime = so.status?.lastActiveTime;
+      status.recommendations = so.status?.recommendations;
+      status.scaleEvents = so.status?.scaleEvents;
+    }
+    if (!ctx.dryRun) {
+      if (statusChanged(so.status, status)) report.statusWritten = await ctx.write(() => writeStatus(rest, so, status));
+      for (const ev of events) await ctx.write(() => createEvent(rest, so, ev, ctx.instance, new Date(ctx.now())));
+    }
+    report.events = events;
+    failOnTriggerErrors(report);
+    log.info('decision', {
+      namespace: ns, scaledObject: name, target: report.target, current: report.current, desired: report.desired,
+      active: report.active, paused: report.paused, reason: report.reason, scaled: report.scaled, statusWritten: report.statusWritten,
+      triggers: report.triggers.map((t) => ({ metric: t.metricName, value: t.value, target: t.target, active: t.active, error: t.error })),
+      dryRun: ctx.dryRun || undefined,
+    });
+  }
+}
+
+function withCondition(status: ScaledObjectStatus, type: string, st: 'True' | 'False' | 'Unknown', reason: string, msg: string): ScaledObjectStatus {
+  const conditions = (status.conditions ?? []).filter((c) => c.type !== type);
+  const ready = { type, status: st, reason, message: msg };
+  const active = st === 'False' && type === 'Ready' ? [{ type: 'Active', status: 'Unknown' as const, reason: 'UnknownState', message: 'ScaledObject check failed' }] : [];
+  return { ...status, conditions: [ready, ...active, ...conditions.filter((c) => !(active.length && c.type === 'Active'))] };
+}
