@@ -118,7 +118,7 @@ export async function main(c: Config, processStart: number): Promise<number> {
     code = failed.length || report.listErrors.length || lost ? 1 : 0;
     process.stdout.write((c.output === 'json'
       ? json(report, { dryRun: c.dryRun, scheduledStart: { ...sched, time: new Date(sched.time).toISOString() } })
-      : table(report)) + '\n');
+      : table(report, c.dryRun)) + '\n');
     log.info('pass complete', {
       objects: report.objects.length, evaluated: report.objects.length - skipped - failed.length, skipped, failed: failed.length,
       failedObjects: failed.map((o) => `${o.kind} ${o.namespace}/${o.name}: ${o.detail ?? ''}`), listErrors: report.listErrors.length ? report.listErrors : undefined, durationMs: report.durationMs, requests: report.requests, denied: report.denied,

@@ -14,12 +14,13 @@ import { message, type MeasureDeps, type TriggerReport } from './measure.ts';
 import { guardWrite, type AnyScaled, type Kind, type KindRun, type ObjectReport, type PassContext } from './kinds/kind.ts';
 import { refOf } from './kinds/shared.ts';
 import { scaledObjects } from './kinds/scaledobject.ts';
+import { scaledJobs } from './kinds/scaledjob.ts';
 
 export type { TriggerReport, ObjectReport };
 export type { JobsReport } from './kinds/kind.ts';
 
 /** Every kind of scaled resource a pass handles, in the order they are reported. */
-const KINDS: readonly Kind<AnyScaled>[] = [scaledObjects as unknown as Kind<AnyScaled>];
+const KINDS: readonly Kind<AnyScaled>[] = [scaledObjects as unknown as Kind<AnyScaled>, scaledJobs as unknown as Kind<AnyScaled>];
 
 export interface PassOptions {
   namespaces: string[];

@@ -50,7 +50,6 @@ export function scaledJobPaused(annotations: Record<string, string>): boolean {
 }
 
 interface PassContext {
-  input: ScaledJobDecideInput;
   now: number;
   previous: ScaledJobStatus;
   base: ScaledJobStatus;
@@ -61,7 +60,6 @@ interface PassContext {
 export function decideScaledJob(input: ScaledJobDecideInput): ScaledJobDecision {
   const previous = input.status ?? {};
   const ctx: PassContext = {
-    input,
     now: wholeSeconds(input.now),
     previous,
     base: { ...previous, ...typesFromSpec(input.spec) },
@@ -77,7 +75,17 @@ export function decideScaledJob(input: ScaledJobDecideInput): ScaledJobDecision 
 
   const problem = checkSpec(input.spec);
   if (problem) return checkFailed(ctx, problem);
-  return scalingPass(ctx, resolveJobSpec(input.spec));
+  return scalingPass(ctx, input, resolveJobSpec(input.spec));
+}
+
+/**
+ * A ScaledJob whose spec the caller could not even read (it fails the CRD's schema, e.g. under an
+ * older CRD): KEDA's check failure, Ready=False with `message`, Active Unknown, a Warning once per
+ * distinct message; nothing measured, created or deleted. The rest of the status is kept as it was.
+ */
+export function decideInvalidScaledJob(status: ScaledJobStatus | undefined, message: string, now: number): ScaledJobDecision {
+  const previous = status ?? {};
+  return checkFailed({ now: wholeSeconds(now), previous, base: { ...previous }, conditions: initializeConditions(previous.conditions), events: [] }, message);
 }
 
 /** KEDA stops the scale loop: no Jobs created, none cleaned up, no rollout; Active stays as it was */
@@ -113,8 +121,8 @@ function noteReadyAgain(ctx: PassContext): void {
   if (ready === undefined || ready.reason === undefined || ready.reason === CHECK_FAILED_REASON) ctx.events.push(SCALED_JOB_READY);
 }
 
-function scalingPass(ctx: PassContext, spec: ResolvedJobSpec): ScaledJobDecision {
-  const { input, previous, now } = ctx;
+function scalingPass(ctx: PassContext, input: ScaledJobDecideInput, spec: ResolvedJobSpec): ScaledJobDecision {
+  const { previous, now } = ctx;
   const reasons: string[] = [];
 
   const rollout = rolloutDeletions(input.jobs, input.generation, spec.rolloutStrategy, spec.propagationPolicy);

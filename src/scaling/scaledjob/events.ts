@@ -50,17 +50,23 @@ export interface JobWriteResults {
   createErrors: string[];
   /** the rollout delete that failed; KEDA stops its rollout there, and so should the caller */
   rolloutError?: { job: string; error: string };
+  /**
+   * the caller created none of the Jobs (after a failed rollout delete: the decision counted the old
+   * Jobs as gone, so creating them would overshoot); no KEDAJobsCreated then
+   */
+  createsSkipped?: boolean;
 }
 
 /**
  * The decision's events after its writes: each failed create becomes a KEDAJobCreateFailed, and
  * KEDAJobsCreated counts the Jobs that exist (KEDA's text counts the attempted ones, even when all
  * failed); a failed rollout delete replaces the rollout's completion with
- * ScaledJobRolloutCleanupFailed. Other events stand.
+ * ScaledJobRolloutCleanupFailed; creates the caller skipped announce nothing. Other events stand.
  */
 export function eventsAfterJobWrites(events: readonly DecisionEvent[], r: JobWriteResults): DecisionEvent[] {
   const out: DecisionEvent[] = [];
   for (const ev of events) {
+    if (ev.reason === 'KEDAJobsCreated' && r.createsSkipped) continue;
     if (ev.reason === 'KEDAJobsCreated' && r.createErrors.length > 0) {
       for (const e of r.createErrors) out.push(jobCreateFailed(r.generateName, e));
       const created = r.jobsToCreate - r.createErrors.length;

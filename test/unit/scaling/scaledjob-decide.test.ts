@@ -3,10 +3,10 @@
 // scaledjob-*.test.ts files for each formula); texts from KEDA's executor and reconciler.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideScaledJob, type ScaledJobDecision } from '../../../src/scaling/scaledjob.ts';
+import { decideInvalidScaledJob, decideScaledJob, type ScaledJobDecision } from '../../../src/scaling/scaledjob.ts';
 import { eventsAfterJobWrites } from '../../../src/scaling/scaledjob/events.ts';
 import { canonical } from '../../../src/scaling/status.ts';
-import { failedReading, finishedJob, iso, jobInput, reading, runningJob, settledJob, type JobCase } from './scaledjob-fixtures.ts';
+import { at, failedReading, finishedJob, iso, jobInput, reading, runningJob, settledJob, type JobCase } from './scaledjob-fixtures.ts';
 
 interface Want {
   create?: number;
@@ -181,5 +181,29 @@ describe('events after the Job writes', () => {
       'ScaledJobRolloutCleanupFailed: Failed to delete job old: forbidden',
       'KEDAJobsCreated: Created 3 jobs',
     ]);
+  });
+  it('a failed rollout delete after which the pass created nothing announces no created Jobs', () => {
+    const ev = eventsAfterJobWrites(planned.events, { jobsToCreate: 3, generateName: 'orders-', createErrors: [], rolloutError: { job: 'old', error: 'forbidden' }, createsSkipped: true });
+    assert.deepEqual(ev.map((e) => e.reason), ['ScaledJobRolloutCleanupStarted', 'ScaledJobRolloutCleanupFailed']);
+  });
+});
+
+describe('a spec the CRD schema refuses', () => {
+  const message = 'ScaledJob shop/orders: spec.jobTargetRef is required';
+  it('gets Ready=False ScaledJobCheckFailed, Active Unknown and one Warning; nothing to create or delete', () => {
+    const d = decideInvalidScaledJob(ACTIVE, message, at(0));
+    assert.equal(cond(d, 'Ready'), 'False/ScaledJobCheckFailed');
+    assert.equal(d.status.conditions?.find((c) => c.type === 'Ready')?.message, message);
+    assert.equal(cond(d, 'Active'), 'Unknown/UnknownState');
+    assert.deepEqual(d.events, [{ type: 'Warning', reason: 'ScaledJobCheckFailed', message }]);
+    assert.equal(d.jobsToCreate, 0);
+    assert.deepEqual(d.deletions, []);
+    assert.equal(d.status.lastActiveTime, ACTIVE.lastActiveTime, 'the rest of the status kept');
+  });
+  it('says so once: the next pass with the same message has no event and the same status', () => {
+    const first = decideInvalidScaledJob(QUIET, message, at(0));
+    const again = decideInvalidScaledJob(first.status, message, at(60));
+    assert.deepEqual(again.events, []);
+    assert.deepEqual(canonical(again.status), canonical(first.status));
   });
 });
