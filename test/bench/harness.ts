@@ -29,4 +29,5 @@ console.log(`- warm \`bash test/harness/build.sh\` (cache hit): ${(warmBuild / 1
 console.log(`- start, every component ready: ${((state.timings.total ?? 0) / 1000).toFixed(1)} s\n`);
 console.log('| component | ready after | RSS after start | peak RSS |\n|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.name} | ${r.ready !== undefined ? `${(r.ready / 1000).toFixed(1)} s` : '-'} | ${r.rss.toFixed(0)} MiB | ${r.hwm.toFixed(0)} MiB |`);
+for (const k of ['probe pod Ready', 'metrics.k8s.io']) console.log(`| (${k === 'metrics.k8s.io' ? 'metrics.k8s.io serves the probe pod' : 'probe Deployment\'s pod scheduled, Running, Ready'}) | ${((state.timings[k] ?? 0) / 1000).toFixed(1)} s more | | |`);
 console.log(`| **total** | | ${rows.reduce((n, r) => n + r.rss, 0).toFixed(0)} MiB | ${rows.reduce((n, r) => n + r.hwm, 0).toFixed(0)} MiB |`);
