@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { freePorts } from './ports.ts';
 import { alive, start, stopGroup, waitFor, waitForChain, type Proc } from './proc.ts';
 import { kubeconfig, makePki } from './pki.ts';
-import { apiClient, createNodes, createProbe, NODE_NAMES, probePodMetrics, probePodReady, registerMetricsApi } from './nodes.ts';
+import { apiClient, createNodes, createProbe, NODE_NAMES, probeNodeMetrics, probePodMetrics, probePodReady, registerMetricsApi } from './nodes.ts';
 import { get, tcpOpen } from './probe.ts';
 import { ensureServices } from './services.ts';
 
@@ -256,6 +256,19 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
       `--kubeconfig=${kc}`, `--server-address=127.0.0.1:${kwokP}`, '--node-ip=127.0.0.1', `--node-port=${kwokP}`,
     ], logs, { ...process.env, HOME: path.join(dir, 'kwok') }); // HOME: never pick up a ~/.kwok/kwok.yaml
     procs.push(kwokProc);
+    save();
+    timings['kube-controller-manager'] = await waitFor(kcmProc, 'healthy (/healthz)', async () => (await get(`https://127.0.0.1:${kcm}/healthz`, { insecure: true })).status === 200, 60_000);
+    timings['kube-scheduler'] = await waitFor(schedProc, 'healthy (/healthz)', async () => (await get(`https://127.0.0.1:${sched}/healthz`, { insecure: true })).status === 200, 60_000);
+    timings.kwok = await waitFor(kwokProc, 'healthy (/healthz)', async () => (await get(`http://127.0.0.1:${kwokP}/healthz`)).status === 200, 60_000);
+    const probe: { pod?: string; node?: string } = {};
+    timings['probe pod Ready'] = await waitForChain([kcmProc, schedProc, kwokProc], 'probe pod Running and Ready',
+      probePodReady(api, { kcm: kcmProc, scheduler: schedProc, kwok: kwokProc }, probe), 60_000);
+    timings['probe pod on /metrics/resource'] = await waitForChain([kwokProc], 'probe pod on its node\'s /metrics/resource',
+      probeNodeMetrics(`http://127.0.0.1:${kwokP}`, kwokProc, probe.pod!, probe.node!), 30_000);
+
+    // Started once the probe pod runs and kwok counts its CPU: metrics-server scrapes at start and then every
+    // resolution, and a pod's usage needs two scrapes with CPU time (CPU is a rate), so it is served one
+    // resolution after the start instead of two or three.
     const msProc = start('metrics-server', path.join(BIN, 'metrics-server'), [
       `--kubeconfig=${kc}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`,
       '--bind-address=127.0.0.1', `--secure-port=${msP}`, `--tls-cert-file=${pki.metricsServerCert}`, `--tls-private-key-file=${pki.metricsServerKey}`,
@@ -265,13 +278,8 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
       '--metric-resolution=10s', '--kubelet-request-timeout=5s', '--v=1',
     ], logs);
     procs.push(msProc); save();
-    timings['kube-controller-manager'] = await waitFor(kcmProc, 'healthy (/healthz)', async () => (await get(`https://127.0.0.1:${kcm}/healthz`, { insecure: true })).status === 200, 60_000);
-    timings['kube-scheduler'] = await waitFor(schedProc, 'healthy (/healthz)', async () => (await get(`https://127.0.0.1:${sched}/healthz`, { insecure: true })).status === 200, 60_000);
-    timings.kwok = await waitFor(kwokProc, 'healthy (/healthz)', async () => (await get(`http://127.0.0.1:${kwokP}/healthz`)).status === 200, 60_000);
     timings['metrics-server'] = await waitFor(msProc, 'live (/livez)', async () => (await get(`https://127.0.0.1:${msP}/livez`, { insecure: true })).status === 200, 60_000);
-    const who = { kcm: kcmProc, scheduler: schedProc, kwok: kwokProc, metricsServer: msProc };
-    const probe: { pod?: string; node?: string } = {};
-    timings['probe pod Ready'] = await waitForChain([kcmProc, schedProc, kwokProc], 'probe pod Running and Ready', probePodReady(api, who, probe), 60_000);
+    const who = { kwok: kwokProc, metricsServer: msProc };
     timings['metrics.k8s.io'] = await waitForChain([kwokProc, msProc], 'probe pod usage served by metrics.k8s.io', probePodMetrics(api, `http://127.0.0.1:${kwokP}`, who, probe.pod!, probe.node!), 60_000);
     timings.otelcol = await waitFor(col, 'accepting OTLP/HTTP', async () =>
       (await get(`http://127.0.0.1:${otlp}/v1/metrics`, {}, 'POST', '{"resourceMetrics":[]}', { 'content-type': 'application/json' })).status === 200, 30_000);

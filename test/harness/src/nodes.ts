@@ -6,8 +6,12 @@ import { get, type TlsOpts } from './probe.ts';
 import type { Proc, Verdict } from './proc.ts';
 
 export const NODE_NAMES = ['kwok-node-0', 'kwok-node-1', 'kwok-node-2'];
-/** Per node, like a modest real server; 110 pods is the kubelet's default maxPods. */
-export const NODE_ALLOCATABLE = { cpu: '32', memory: '128Gi', pods: '110' };
+/**
+ * Per node: CPU and memory of a modest real server. Pods: 1000, not a kubelet's default 110, because tests
+ * never delete their namespaces and one smoke + e2e run leaves ~95 pods running; a harness reused across
+ * runs (harness:up) would otherwise fill its 3 nodes after three runs and later pods would stay Pending.
+ */
+export const NODE_ALLOCATABLE = { cpu: '32', memory: '128Gi', pods: '1000' };
 export const PROBE_NAMESPACE = 'scalepass-harness';
 export const PROBE_DEPLOYMENT = 'readiness-probe';
 const FAKE = 'kwok.x-k8s.io/node';
@@ -109,6 +113,18 @@ export function probePodReady(api: Api, who: { kcm: Proc; scheduler: Proc; kwok:
   };
 }
 
+/**
+ * The probe pod's node's /metrics/resource lists it. This first read also starts kwok's cumulative CPU counter
+ * for the pod (kwok integrates usage from the first time it is asked), so metrics-server's very first scrape
+ * already sees CPU time and the second one, a resolution later, yields a rate.
+ */
+export function probeNodeMetrics(kwokUrl: string, kwok: Proc, pod: string, node: string): () => Promise<Verdict> {
+  return async () => {
+    const r = await get(`${kwokUrl}/metrics/nodes/${node}/metrics/resource`);
+    return r.body.includes(`pod="${pod}"`) ? { ok: true } : { ok: false, waitingOn: kwok, why: `${node}'s /metrics/resource does not list pod ${pod} (HTTP ${r.status})` };
+  };
+}
+
 /** The APIService is Available (the aggregator reaches metrics-server) and lists the probe pod's usage. */
 export function probePodMetrics(api: Api, kwokUrl: string, who: { kwok: Proc; metricsServer: Proc }, pod: string, node: string): () => Promise<Verdict> {
   return async () => {
@@ -118,8 +134,8 @@ export function probePodMetrics(api: Api, kwokUrl: string, who: { kwok: Proc; me
     const r = await api('GET', `/apis/metrics.k8s.io/v1beta1/namespaces/${PROBE_NAMESPACE}/pods/${pod}`);
     if (r.status === 200) return { ok: true };
     // metrics-server needs two scrapes of a pod (CPU is a rate); tell kwok's side apart from its own
-    const kubelet = await get(`${kwokUrl}/metrics/nodes/${node}/metrics/resource`);
-    if (!kubelet.body.includes(`pod="${pod}"`)) return { ok: false, waitingOn: who.kwok, why: `${node}'s /metrics/resource does not list pod ${pod} (HTTP ${kubelet.status})` };
+    const kubelet = await probeNodeMetrics(kwokUrl, who.kwok, pod, node)();
+    if (!kubelet.ok) return kubelet;
     return { ok: false, waitingOn: who.metricsServer, why: `metrics.k8s.io has no usage for pod ${PROBE_NAMESPACE}/${pod} yet (HTTP ${r.status})` };
   };
 }
