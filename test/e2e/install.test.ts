@@ -82,6 +82,28 @@ describe('install', () => {
     assert.equal(await can('patch', 'deployments', 'scale'), true);
     assert.equal(await can('delete', 'pods'), false);
   });
+
+  it('for ScaledJobs the ServiceAccount may list, create and delete Jobs and replace ScaledJob status, and no more', async () => {
+    await install(h);
+    const can = async (verb: string, group: string, resource: string, sub = '') => {
+      const r = await h.admin.create<{ status: { allowed: boolean } }>('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+        spec: { user: `system:serviceaccount:${SYSTEM_NS}:scalepass`, groups: ['system:serviceaccounts'],
+          resourceAttributes: { namespace: 'shop', verb, group, resource, subresource: sub } },
+      });
+      return `${verb} ${group || 'core'}/${resource}${sub ? `/${sub}` : ''}: ${r.status.allowed}`;
+    };
+    const asked = [
+      ['list', 'keda.sh', 'scaledjobs'], ['get', 'keda.sh', 'scaledjobs'], ['update', 'keda.sh', 'scaledjobs', 'status'],
+      ['update', 'keda.sh', 'scaledjobs', 'finalizers'],
+      ['list', 'batch', 'jobs'], ['create', 'batch', 'jobs'], ['delete', 'batch', 'jobs'], ['list', '', 'pods'],
+      ['update', 'keda.sh', 'scaledjobs'], ['patch', 'keda.sh', 'scaledjobs'], ['delete', 'keda.sh', 'scaledjobs'], ['patch', 'keda.sh', 'scaledjobs', 'status'],
+      ['update', 'batch', 'jobs'], ['patch', 'batch', 'jobs'], ['watch', 'batch', 'jobs'], ['deletecollection', 'batch', 'jobs'],
+      ['create', '', 'pods'], ['delete', '', 'pods'],
+    ] as const;
+    const answers = await Promise.all(asked.map(([v, g, r, sub]) => can(v, g, r, sub)));
+    assert.deepEqual(answers, asked.map(([v, g, r, sub], i) => `${v} ${g || 'core'}/${r}${sub ? `/${sub}` : ''}: ${i < 8}`));
+  });
 });
 
 // as KEDA's docs and e2e tests write one; the optional numbers are left out to see the defaults

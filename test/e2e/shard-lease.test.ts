@@ -9,6 +9,7 @@ import { startMetricsServer, type MetricsServer } from '../helpers/metrics-serve
 import { runScalepass, startScalepass } from '../helpers/run.ts';
 import { ApiError } from '../../src/kube/rest.ts';
 import { create, deployment, scaledObject, specReplicas, pass, getSO, events, type PassJson, suiteSetup } from '../helpers/fixtures.ts';
+import { jobTargetRef, jobsOf, scaledJob, sjPath } from '../helpers/scaledjobs.ts';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/scalepass-system/leases';
 const LAST_PASS = 'scalepass.dev/last-pass-time';
@@ -170,6 +171,32 @@ describe('shard lease', () => {
       const lease = await h.admin.get<LeaseLive>(`${LEASES}/${ours.metadata.name}`);
       assert.equal(lease.spec.holderIdentity, 'another-run', 'the other run keeps the lease');
       assert.equal(lease.metadata.annotations?.[LAST_PASS], undefined, 'no last-pass time recorded by the run that lost it');
+    } finally {
+      run.kill();
+      await slow.close();
+    }
+  });
+
+  it('a run that loses its lease mid-pass creates no Jobs for a ScaledJob and leaves its status alone', async () => {
+    const ns = await h.namespace('e2e-lease-lost-sj');
+    const slow = await startMetricsServer(3);
+    await create(h, ns, scaledJob('batch', { jobTargetRef: jobTargetRef(), pollingInterval: 1, triggers: [trigger(slow.url)] }));
+    const before = await h.admin.get<{ metadata: { resourceVersion: string } }>(sjPath(ns, 'batch'));
+    slow.hold();
+    const run = startScalepass(runArgs(ns), runEnv(LEASE_S));
+    try {
+      await slow.held();
+      const ours = await waitForLease(h, (l) => !!l.spec.holderIdentity?.endsWith(`-${run.pid}`), 'the run holds the lease');
+      await steal(h, ours.metadata.name, 'another-run');
+      await run.waitForLog((l) => String(l.msg).startsWith('shard lease lost'), 15_000);
+      slow.release();
+      const r = await run.done;
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(await jobsOf(h, ns, 'batch'), [], 'Jobs created by a run that had lost its lease');
+      assert.equal((await h.admin.get<{ metadata: { resourceVersion: string } }>(sjPath(ns, 'batch'))).metadata.resourceVersion, before.metadata.resourceVersion, 'ScaledJob status written');
+      assert.deepEqual((await events(h, ns, 'batch')).map((e) => e.reason), [], 'events created');
+      const o = (JSON.parse(r.stdout) as PassJson).objects.find((x) => x.name === 'batch')!;
+      assert.deepEqual([o.outcome, o.detail], ['failed', 'shard lease lost: not writing']);
     } finally {
       run.kill();
       await slow.close();

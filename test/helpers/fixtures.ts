@@ -72,7 +72,7 @@ export async function pass(h: Harness, o: PassOptions): Promise<RunResult & { re
 }
 
 export interface PassJson {
-  objects: { kind?: string; namespace: string; name: string; outcome: string; detail?: string; current?: number; desired?: number; reason?: string; active?: boolean;
+  objects: { kind?: string; namespace: string; name: string; outcome: string; detail?: string; current?: number; desired?: number; reason?: string; active?: boolean; paused?: boolean;
     jobs?: { running: number; pending: number; toCreate: number; created: string[]; toDelete: { name: string; why: string }[]; deleted: string[] };
     scaled: boolean; statusWritten: boolean; loopLatencyMs?: number;
     triggers: { metricName: string; value?: number; active?: boolean; error?: string }[]; events: { reason: string }[] }[];
