@@ -166,7 +166,7 @@ export function usage(): string {
   return [
     `Usage: ${pkg.name} [flags]`,
     '',
-    wrap('Runs one pass of KEDA-compatible autoscaling: reads the ScaledObjects, measures their triggers, scales their targets, records status and events, exports metrics, and exits.', 100, ''),
+    wrap('Runs one pass of KEDA-compatible autoscaling: reads the ScaledObjects and ScaledJobs, measures their triggers, scales their targets and creates their Jobs, records status and events, exports metrics, and exits.', 100, ''),
     '',
     wrap('Flags override environment variables [in brackets], which override the config file, which overrides the defaults. Boolean flags take --no-<flag> to switch off.', 100, ''),
     '',
