@@ -11,6 +11,10 @@ import type { TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
 import type { Recorder, TriggerRef } from './telemetry/recorder.ts';
 import type { Semaphore } from './limit.ts';
 import type { ClientRegistry } from './scalers/clients.ts';
+import type { PodLister } from './kube/pods.ts';
+import { resourceMetricInput, type PodMetricsReader } from './kube/pod-metrics.ts';
+import { parseResourceTrigger } from './scalers/cpu-memory.ts';
+import { isResourceTrigger } from './scaling/status.ts';
 
 export interface TriggerReport {
   index: number;
@@ -41,6 +45,10 @@ export interface MeasureDeps {
   scalers: Scaler[];
   /** backend connections, shared per endpoint across the pass's triggers */
   clients: ClientRegistry;
+  /** the pods of scale targets, one LIST per namespace and selector (cpu/memory triggers, Value targets) */
+  pods: PodLister;
+  /** metrics.k8s.io PodMetrics, one request per namespace, only for cpu/memory triggers */
+  podMetrics: PodMetricsReader;
 }
 
 export function triggerRef(m: TriggerMeasurement): TriggerRef {
@@ -51,8 +59,11 @@ export function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Each trigger of `so`, measured; failures are values on the measurement, never thrown. */
-export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: ResolvedTarget, reports: TriggerReport[]): Promise<TriggerMeasurement[]> {
+/**
+ * Each trigger of `so`, measured; failures are values on the measurement, never thrown. `selector` is
+ * the target's /scale selector, whose pods cpu/memory triggers read.
+ */
+export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: ResolvedTarget, reports: TriggerReport[], selector: string): Promise<TriggerMeasurement[]> {
   const ns = so.metadata.namespace;
   const ref = { namespace: ns, name: so.metadata.name };
   const kube: ScalerContext['kube'] = {
@@ -67,6 +78,12 @@ export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: Resolv
     };
     let inputs: TriggerInputs | undefined;
     try {
+      if (isResourceTrigger(trigger.type)) {
+        await measureResource(d, ns, selector, trigger, m);
+        // KEDA reports cpu/memory as active; they never make the object active (see objectActivity)
+        d.rec.recordScalerActive(ref, triggerRef(m), true);
+        return report(m, t0);
+      }
       inputs = await resolveTriggerInputs(d.auth, so, target, trigger);
       const base = { namespace: ns, scaledObjectName: so.metadata.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients };
       const scaler = createScaler(base);
@@ -91,12 +108,35 @@ export function measureTriggers(d: MeasureDeps, so: ScaledObject, target: Resolv
       m.error = redactTriggerSecrets(message(e), trigger, inputs);
       d.rec.recordScalerError(ref, triggerRef(m));
     }
-    reports[index] = {
-      index, name: trigger.name, type: trigger.type, metricName: m.metricName, metricType: m.metricType,
+    return report(m, t0);
+  })));
+
+  function report(m: TriggerMeasurement, t0: number): TriggerMeasurement {
+    reports[m.index] = {
+      index: m.index, name: m.name, type: m.type, metricName: m.metricName, metricType: m.metricType,
       target: m.target, activationTarget: m.activationTarget, value: m.value, active: m.active, error: m.error, latencyMs: d.now() - t0,
     };
     return m;
-  })));
+  }
+}
+
+/**
+ * A cpu/memory trigger: KEDA's parse of it (a bad one fails the trigger, as its scaler fails to build),
+ * then the target's pods and their metrics.k8s.io samples for the replica formula. A failed read
+ * stays inside `m.resource`: it fails the HPA's metric, never KEDA's trigger.
+ */
+async function measureResource(d: MeasureDeps, ns: string, selector: string, trigger: TriggerSpec, m: TriggerMeasurement): Promise<void> {
+  const spec = parseResourceTrigger(trigger);
+  Object.assign(m, { metricName: spec.resource, metricType: spec.metricType, target: spec.targetNumber, active: true });
+  if (!selector) {
+    m.resource = { resource: spec.resource, target: spec.target, containerName: spec.containerName, pods: [], podMetrics: [], error: 'selector is required' };
+    return;
+  }
+  const timeoutMs = Math.max(1, Math.min(d.triggerTimeoutMs, d.remainingMs()));
+  const signal = AbortSignal.any([d.deadline, AbortSignal.timeout(timeoutMs)]);
+  const settle = <T>(p: Promise<T>): Promise<T | { error: string }> => raceAbort(p, signal, d.triggerTimeoutMs).catch((e: unknown) => ({ error: message(e) }));
+  const [podMetrics, pods] = await Promise.all([settle(d.podMetrics.namespace(ns)), settle(d.pods.list(ns, selector))]);
+  m.resource = resourceMetricInput(spec, pods, podMetrics);
 }
 
 /** A scaler that ignores its AbortSignal must still not hold up the pass. */

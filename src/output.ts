@@ -19,7 +19,7 @@ export function table(report: PassReport): string {
     o.triggers.forEach((t, i) => {
       rows.push([
         i === 0 ? o.namespace : '', i === 0 ? o.name : '', `${t.index}:${t.name ?? t.type}`, t.metricName,
-        t.error ? 'error' : fmt(t.value), `${fmt(t.target)} ${t.metricType === 'Value' ? 'Value' : 'Avg'}`,
+        t.error ? 'error' : fmt(t.value), t.metricType === 'Utilization' ? `${fmt(t.target)}%` : `${fmt(t.target)} ${t.metricType === 'Value' ? 'Value' : 'Avg'}`,
         t.error ? '-' : String(t.active), i === 0 ? replicas(o) : '',
         i === 0 ? [o.reason, o.outcome === 'failed' ? o.detail : undefined].filter(Boolean).join('; ') : t.error ? `trigger ${t.index}: ${t.error}` : '',
       ]);

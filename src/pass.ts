@@ -2,7 +2,11 @@
 // Errors are values on the object they concern; one broken ScaledObject never stops the others.
 import type { KubeRest } from './kube/rest.ts';
 import { listScaledObjects, type ScaledObject } from './kube/scaledobjects.ts';
-import { TargetResolver, TargetError, ScaleConflict, countReadyPods, type ResolvedTarget, type Scale } from './kube/targets.ts';
+import { TargetResolver, TargetError, ScaleConflict, type ResolvedTarget, type Scale } from './kube/targets.ts';
+import { PodLister } from './kube/pods.ts';
+import { PodMetricsReader } from './kube/pod-metrics.ts';
+import { LimitRangeReader, readPodTemplateResources } from './kube/pod-template.ts';
+import { isResourceTrigger } from './scaling/status.ts';
 import { statusChanged, writeStatus } from './kube/status.ts';
 import { createEvent } from './kube/events.ts';
 import { specSchemaError } from './scaledobject-spec.ts';
@@ -10,7 +14,7 @@ import { isDue, ownedBy } from './scaling/due.ts';
 import { decide } from './scaling/decide.ts';
 import { eventsAfterFailedScale } from './scaling/events.ts';
 import { readAnnotations } from './scaling/annotations.ts';
-import type { Decision, DecisionEvent, ScaledObjectStatus, TriggerMeasurement } from './scaling/types.ts';
+import type { Decision, DecisionEvent, PodTemplateResources, ScaledObjectStatus, TriggerMeasurement } from './scaling/types.ts';
 import type { Scaler } from './scalers/types.ts';
 import { ClientRegistry } from './scalers/clients.ts';
 import type { Recorder } from './telemetry/recorder.ts';
@@ -80,9 +84,11 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   const scalers: Scaler[] = [];
   // backend connections shared by the triggers that name the same server: a few per endpoint, not one per trigger
   const clients = new ClientRegistry();
+  const pods = new PodLister(rest, deadline);
+  const limitRanges = new LimitRangeReader(rest, deadline);
   const measuring: MeasureDeps = {
     rest, auth: new AuthCache(rest), rec, slots: new Semaphore(o.concurrency), deadline, triggerTimeoutMs: o.triggerTimeoutMs,
-    remainingMs: () => o.passDeadlineMs - (now() - start), now, scalers, clients,
+    remainingMs: () => o.passDeadlineMs - (now() - start), now, scalers, clients, pods, podMetrics: new PodMetricsReader(rest, deadline),
   };
 
   const all = await listScaledObjects(rest, o.namespaces, o.labelSelector);
@@ -147,15 +153,20 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
 
       // a fully paused object is not measured at all, as KEDA stops its loop
       const paused = readAnnotations(annotations).fullPause !== undefined;
-      const measurements: TriggerMeasurement[] = paused ? [] : await measureTriggers(measuring, so, target, report.triggers);
+      const measurements: TriggerMeasurement[] = paused ? [] : await measureTriggers(measuring, so, target, report.triggers, scale.selector);
       // only Value targets (and their fallback values) divide by ready pods: one pod LIST, only for them
+      // (the same LIST cpu/memory triggers read)
       const needsReady = measurements.some((m) => m.metricType === 'Value');
-      const readyReplicas = needsReady && scale.selector && !paused ? await countReadyPods(rest, ns, scale.selector, deadline) : 0;
+      const readyReplicas = needsReady && !paused ? await pods.readyCount(ns, scale.selector) : 0;
+      // cpu/memory: KEDA's missing-requests check reads the pod template (and LimitRanges if needed)
+      const resources = new Set(so.spec.triggers.filter((t) => isResourceTrigger(t.type)).map((t) => t.type as 'cpu' | 'memory'));
+      const podTemplate: PodTemplateResources | undefined = resources.size > 0 && !paused
+        ? await readPodTemplateResources((p) => measuring.auth.get(p), limitRanges, target, ns, resources) : undefined;
 
       const decideOn = (s: Scale): Decision => decide({
         name, namespace: ns, spec: so.spec, annotations, creationTimestamp: so.metadata.creationTimestamp,
         status: so.status ?? {}, measurements,
-        target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name },
+        target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name, podTemplate },
         now: evalStart,
       });
       // the /scale write carries the resourceVersion read: when the target changed since (a person,
