@@ -73,7 +73,7 @@ describe('scale pass', () => {
 
   it('scales on a kubernetes-workload trigger: the pods of another Deployment, counted through the apiserver', async () => {
     const ns = await h.namespace('e2e-workload');
-    // the replicaset controller creates 4 pods for it (they stay Pending without a kubelet, and count)
+    // the replicaset controller creates 4 pods for it; scheduled onto the simulated nodes they run and count
     await create(h, ns, deployment('monitored', 4));
     await create(h, ns, deployment('follower', 0));
     await create(h, ns, scaledObject('follower', { scaleTargetRef: { name: 'follower' }, pollingInterval: 1,

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds the real upstream components the tests run against, from Go modules:
-#   kube-apiserver, kube-controller-manager, kubectl, etcd  (test/harness/k8s)
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd  (test/harness/k8s)
 #   otelcol-harness: OTLP receiver -> file/prometheus/debug exporters  (test/harness/otelcol)
+#   kwok (simulated nodes and kubelets)  (test/harness/kwok)
+#   metrics-server (metrics.k8s.io from the nodes' /metrics/resource)  (test/harness/metrics-server)
+# kwok and metrics-server each have their own module: in the k8s module MVS would raise the
+# dependencies they share with Kubernetes, and the control plane would no longer be the pinned one.
 # Binaries are cached by a hash of everything that affects them; a warm run is a no-op.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,7 +27,7 @@ K8S_LD="-s -w -X k8s.io/component-base/version.gitVersion=$K8S -X k8s.io/compone
 key="$( {
   go version; go env GOOS GOARCH; echo "$K8S_LD"
   cat "$here/versions.env" "$here/build.sh"
-  find "$here/k8s" "$here/otelcol" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | sort -z | xargs -0 cat
+  find "$here/k8s" "$here/otelcol" "$here/kwok" "$here/metrics-server" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | sort -z | xargs -0 cat
 } | sha256sum | cut -c1-16)"
 
 cache="${HARNESS_CACHE:-$HOME/.cache/scalepass-harness}"
@@ -40,6 +44,14 @@ exec 9>"$cache/.lock"
 flock 9
 if [ -f "$out/.complete" ]; then ln -sfn "$out" "$link"; echo "harness binaries up to date ($key)"; exit 0; fi
 
+# The pinned versions in versions.env are the ones the modules require (a bump touches both).
+for pin in "kwok sigs.k8s.io/kwok $KWOK" "metrics-server sigs.k8s.io/metrics-server $METRICS_SERVER" "k8s k8s.io/kubernetes $K8S"; do
+  set -- $pin
+  if ! grep -Eq "^\s*$2 $3( |$)" "$here/$1/go.mod"; then
+    echo "harness build: $1/go.mod does not require $2 $3 (versions.env); bump both together" >&2; exit 1
+  fi
+done
+
 tmp="$out.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
 timed() { # name, then the command; prints wall seconds and peak RSS of the build
   local name=$1; shift
@@ -55,12 +67,20 @@ echo "harness build: building into $out (first build on a machine takes a while:
  timed etcd go build -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
  timed kube-apiserver go build -ldflags "$K8S_LD" -o "$tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
  timed kube-controller-manager go build -ldflags "$K8S_LD" -o "$tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+ timed kube-scheduler go build -ldflags "$K8S_LD" -o "$tmp/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler
  timed kubectl go build -ldflags "$K8S_LD" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl)
 (cd "$here/otelcol"
  timed otelcol-harness go build -ldflags "-s -w" -o "$tmp/otelcol-harness" .)
+(cd "$here/kwok"
+ timed kwok go build -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok)
+(cd "$here/metrics-server"
+ timed metrics-server go build -ldflags "-s -w -X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER" -o "$tmp/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server)
 
 "$tmp/kube-apiserver" --version >/dev/null
 "$tmp/kube-controller-manager" --version >/dev/null
+"$tmp/kube-scheduler" --version >/dev/null
+"$tmp/kwok" --version >/dev/null
+"$tmp/metrics-server" --version >/dev/null
 "$tmp/kubectl" version --client >/dev/null
 "$tmp/etcd" --version >/dev/null
 "$tmp/otelcol-harness" --version >/dev/null

@@ -1,5 +1,7 @@
 // Starts (and stops) the real local control plane and telemetry pipeline:
-//   etcd -> kube-apiserver (TLS, RBAC, TokenRequest) -> kube-controller-manager (cronjob, job, deployment, replicaset)
+//   etcd -> kube-apiserver (TLS, RBAC, TokenRequest, aggregation layer) -> kube-controller-manager (cronjob, job,
+//   deployment, replicaset), kube-scheduler, kwok (3 simulated nodes: pods run, become Ready, Job pods finish,
+//   per-node /metrics/resource) and metrics-server (metrics.k8s.io from those endpoints)
 //   otelcol-harness (OTLP/HTTP in; JSON lines file + Prometheus exporter out) -> Prometheus (Debian) scraping it
 //   nats-server with JetStream and its monitoring endpoint
 // State lives in .harness/ at the project root: state.json (pids, ports, paths), env (shell-sourceable), logs/.
@@ -8,8 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './ports.ts';
-import { alive, start, stopGroup, waitFor, type Proc } from './proc.ts';
+import { alive, start, stopGroup, waitFor, waitForChain, type Proc } from './proc.ts';
 import { kubeconfig, makePki } from './pki.ts';
+import { apiClient, createNodes, createProbe, NODE_NAMES, probeNodeMetrics, probePodMetrics, probePodReady, registerMetricsApi } from './nodes.ts';
 import { get, tcpOpen } from './probe.ts';
 import { ensureServices } from './services.ts';
 
@@ -35,6 +38,10 @@ export interface HarnessState {
   natsUrl: string;
   natsMonitoringUrl: string;
   etcdEndpoint: string;
+  /** the simulated nodes' names (kwok plays their kubelets) */
+  nodes: string[];
+  /** kwok's server: /metrics/nodes/<node>/metrics/resource per node, /healthz */
+  kwokUrl: string;
   services: Record<string, string>;
   timings: Record<string, number>;
 }
@@ -133,7 +140,7 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
   if (await isUp(existing)) return { state: existing!, started: false };
   if (existing) await down(log); // stale or half-dead: clean it before starting anew
 
-  for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'otelcol-harness']) {
+  for (const b of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'metrics-server', 'otelcol-harness']) {
     if (!fs.existsSync(path.join(BIN, b))) {
       throw new Error(`harness: ${b} is not built (${path.join(BIN, b)} missing) — run \`npm run harness:build\``);
     }
@@ -151,7 +158,7 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
 
   const dir = HARNESS_DIR;
   fs.rmSync(dir, { recursive: true, force: true });
-  for (const d of ['logs', 'pki', 'etcd', 'otel', 'prom', 'nats']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  for (const d of ['logs', 'pki', 'etcd', 'otel', 'prom', 'nats', 'kwok']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   const logs = path.join(dir, 'logs');
   const procs: Proc[] = [];
   const timings: Record<string, number> = {};
@@ -161,7 +168,8 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
     fs.writeFileSync(STATE(), JSON.stringify(state, null, 2));
   };
   try {
-    const [etcdC, etcdP, ap, kcm, otlp, promExp, self, prom, nats, natsMon] = await freePorts(10) as [number, number, number, number, number, number, number, number, number, number];
+    const [etcdC, etcdP, ap, kcm, otlp, promExp, self, prom, nats, natsMon, sched, kwokP, msP] = await freePorts(13) as
+      [number, number, number, number, number, number, number, number, number, number, number, number, number];
     const t0 = Date.now();
     const pki = makePki(path.join(dir, 'pki'));
     const ca = fs.readFileSync(pki.ca, 'utf8');
@@ -174,7 +182,7 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
       otlpEndpoint: `http://127.0.0.1:${otlp}`, metricsFile: path.join(dir, 'otel/metrics.jsonl'),
       collectorSelfMetrics: `http://127.0.0.1:${self}/metrics`, promExporterUrl: `http://127.0.0.1:${promExp}/metrics`,
       prometheusUrl: `http://127.0.0.1:${prom}`, natsUrl: `nats://127.0.0.1:${nats}`, natsMonitoringUrl: `http://127.0.0.1:${natsMon}`,
-      etcdEndpoint: `http://127.0.0.1:${etcdC}`,
+      etcdEndpoint: `http://127.0.0.1:${etcdC}`, nodes: NODE_NAMES, kwokUrl: `http://127.0.0.1:${kwokP}`,
     });
 
     // Machine services in the background while the control plane boots.
@@ -211,17 +219,68 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
       `--client-ca-file=${pki.ca}`, '--authorization-mode=RBAC',
       `--service-account-issuer=${server}`, `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
       '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none', '--v=1',
+      // TaintNodesByCondition would taint every new Node not-ready; only the node lifecycle controller removes
+      // that, and it is not run (it would also evict pods from kwok's nodes on its own schedule)
+      '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition', '--endpoint-reconciler-type=none', '--v=1',
+      // aggregation layer, for metrics-server's metrics.k8s.io
+      `--requestheader-client-ca-file=${pki.frontProxyCa}`, '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${pki.frontProxyClientCert}`, `--proxy-client-key-file=${pki.frontProxyClientKey}`,
     ], logs);
     procs.push(apiserver); save();
     timings['kube-apiserver'] = await waitFor(apiserver, 'ready (/readyz)', async () => (await get(`${server}/readyz`, tls)).status === 200, 180_000);
+
+    const api = apiClient(server, tls);
+    await createNodes(api);
+    await registerMetricsApi(api, msP, ca);
+    await createProbe(api);
 
     const kcmProc = start('kube-controller-manager', path.join(BIN, 'kube-controller-manager'), [
       `--kubeconfig=${kc}`, '--leader-elect=false', '--controllers=cronjob,job,deployment,replicaset',
       '--use-service-account-credentials=false', '--bind-address=127.0.0.1', `--secure-port=${kcm}`, '--v=1',
     ], logs);
-    procs.push(kcmProc); save();
+    procs.push(kcmProc);
+    const schedProc = start('kube-scheduler', path.join(BIN, 'kube-scheduler'), [
+      `--kubeconfig=${kc}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`, '--leader-elect=false',
+      '--bind-address=127.0.0.1', `--secure-port=${sched}`, '--v=1',
+    ], logs);
+    procs.push(schedProc);
+    const kwokCfg = path.join(ROOT, 'test/harness/kwok/config');
+    // Options as flags and no KwokConfiguration in the config files: kwok then applies its own defaults
+    // (a KwokConfiguration document replaces them all, down to worker counts). No CRDs: the stages and
+    // metrics come only from these files.
+    const kwokProc = start('kwok', path.join(BIN, 'kwok'), [
+      `--config=${kwokCfg}/stages.yaml`, `--config=${kwokCfg}/metrics.yaml`,
+      '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      `--kubeconfig=${kc}`, `--server-address=127.0.0.1:${kwokP}`, '--node-ip=127.0.0.1', `--node-port=${kwokP}`,
+    ], logs, { ...process.env, HOME: path.join(dir, 'kwok') }); // HOME: never pick up a ~/.kwok/kwok.yaml
+    procs.push(kwokProc);
+    save();
     timings['kube-controller-manager'] = await waitFor(kcmProc, 'healthy (/healthz)', async () => (await get(`https://127.0.0.1:${kcm}/healthz`, { insecure: true })).status === 200, 60_000);
+    timings['kube-scheduler'] = await waitFor(schedProc, 'healthy (/healthz)', async () => (await get(`https://127.0.0.1:${sched}/healthz`, { insecure: true })).status === 200, 60_000);
+    timings.kwok = await waitFor(kwokProc, 'healthy (/healthz)', async () => (await get(`http://127.0.0.1:${kwokP}/healthz`)).status === 200, 60_000);
+    const probe: { pod?: string; node?: string } = {};
+    timings['probe pod Ready'] = await waitForChain([kcmProc, schedProc, kwokProc], 'probe pod Running and Ready',
+      probePodReady(api, { kcm: kcmProc, scheduler: schedProc, kwok: kwokProc }, probe), 60_000);
+    timings['probe pod on /metrics/resource'] = await waitForChain([kwokProc], 'probe pod on its node\'s /metrics/resource',
+      probeNodeMetrics(`http://127.0.0.1:${kwokP}`, kwokProc, probe.pod!, probe.node!), 30_000);
+
+    // Started once the probe pod runs and kwok counts its CPU: metrics-server scrapes at start and then every
+    // resolution, and a pod's usage needs two scrapes with CPU time (CPU is a rate), so it is served one
+    // resolution after the start instead of two or three.
+    const msProc = start('metrics-server', path.join(BIN, 'metrics-server'), [
+      `--kubeconfig=${kc}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`,
+      '--bind-address=127.0.0.1', `--secure-port=${msP}`, `--tls-cert-file=${pki.metricsServerCert}`, `--tls-private-key-file=${pki.metricsServerKey}`,
+      // kwok's server on 127.0.0.1 (the nodes' InternalIP) serves every node, with a self-signed cert
+      '--kubelet-preferred-address-types=InternalIP', `--kubelet-port=${kwokP}`, '--kubelet-insecure-tls',
+      // 10 s is its minimum; the request timeout must stay under 90 % of it
+      '--metric-resolution=10s', '--kubelet-request-timeout=5s', '--v=1',
+    ], logs);
+    procs.push(msProc); save();
+    timings['metrics-server'] = await waitFor(msProc, 'live (/livez)', async () => (await get(`https://127.0.0.1:${msP}/livez`, { insecure: true })).status === 200, 60_000);
+    const who = { kwok: kwokProc, metricsServer: msProc };
+    timings['metrics.k8s.io'] = await waitForChain([kwokProc, msProc], 'probe pod usage served by metrics.k8s.io', probePodMetrics(api, `http://127.0.0.1:${kwokP}`, who, probe.pod!, probe.node!), 60_000);
     timings.otelcol = await waitFor(col, 'accepting OTLP/HTTP', async () =>
       (await get(`http://127.0.0.1:${otlp}/v1/metrics`, {}, 'POST', '{"resourceMetrics":[]}', { 'content-type': 'application/json' })).status === 200, 30_000);
     timings.prometheus = await waitFor(promProc, 'ready', async () => (await get(`http://127.0.0.1:${prom}/-/ready`)).status === 200, 30_000);

@@ -1,5 +1,6 @@
 // Throwaway PKI for one harness run, made with Debian's openssl: a CA, the apiserver's serving cert,
-// an admin client cert (O=system:masters) and the service-account signing key pair.
+// an admin client cert (O=system:masters), the service-account signing key pair, metrics-server's
+// serving cert, and the aggregation layer's front-proxy CA with the apiserver's proxy client cert.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,17 @@ export interface Pki {
   adminKey: string;
   saKey: string;
   saPub: string;
+  /** metrics-server's serving cert: the aggregator checks it against the APIService's Service DNS name */
+  metricsServerCert: string;
+  metricsServerKey: string;
+  /** the aggregation layer: requestheader client CA and the apiserver's client cert towards extension servers */
+  frontProxyCa: string;
+  frontProxyClientCert: string;
+  frontProxyClientKey: string;
 }
+
+/** Name the aggregator expects on metrics-server's certificate: <service>.<namespace>.svc. */
+export const METRICS_SERVER_DNS = 'metrics-server.kube-system.svc';
 
 function ossl(args: string[], cwd: string): void {
   try {
@@ -25,23 +36,33 @@ function ossl(args: string[], cwd: string): void {
   }
 }
 
-function signed(dir: string, name: string, subj: string, ext: string): void {
+function signed(dir: string, name: string, subj: string, ext: string, ca = 'ca'): void {
   ossl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', subj, '-keyout', `${name}.key`, '-out', `${name}.csr`], dir);
   fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
-  ossl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-out', `${name}.crt`, '-extfile', `${name}.ext`], dir);
+  ossl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '30', '-out', `${name}.crt`, '-extfile', `${name}.ext`], dir);
+}
+
+function selfSignedCa(dir: string, name: string, cn: string): void {
+  ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.crt`], dir);
 }
 
 export function makePki(dir: string): Pki {
   fs.mkdirSync(dir, { recursive: true });
-  ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30', '-subj', '/CN=scalepass-harness-ca', '-keyout', 'ca.key', '-out', 'ca.crt'], dir);
+  selfSignedCa(dir, 'ca', 'scalepass-harness-ca');
   signed(dir, 'apiserver', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   signed(dir, 'admin', '/O=system:masters/CN=harness-admin', 'extendedKeyUsage=clientAuth\n');
+  signed(dir, 'metrics-server', '/CN=metrics-server', `subjectAltName=DNS:${METRICS_SERVER_DNS},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`);
+  // A CA of its own, as in kubeadm: only certs it signs may assert X-Remote-User to extension servers.
+  selfSignedCa(dir, 'front-proxy-ca', 'scalepass-harness-front-proxy-ca');
+  signed(dir, 'front-proxy-client', '/CN=front-proxy-client', 'extendedKeyUsage=clientAuth\n', 'front-proxy-ca');
   ossl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'sa.key'], dir);
   ossl(['ec', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
   const p = (f: string) => path.join(dir, f);
   return {
     dir, ca: p('ca.crt'), caKey: p('ca.key'), serverCert: p('apiserver.crt'), serverKey: p('apiserver.key'),
     adminCert: p('admin.crt'), adminKey: p('admin.key'), saKey: p('sa.key'), saPub: p('sa.pub'),
+    metricsServerCert: p('metrics-server.crt'), metricsServerKey: p('metrics-server.key'),
+    frontProxyCa: p('front-proxy-ca.crt'), frontProxyClientCert: p('front-proxy-client.crt'), frontProxyClientKey: p('front-proxy-client.key'),
   };
 }
 

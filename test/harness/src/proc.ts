@@ -54,6 +54,37 @@ export async function waitFor(p: Proc, what: string, probe: () => Promise<boolea
   throw new Error(`harness: ${p.name} not ${what} after ${timeoutMs} ms (${last}); last lines of ${p.log}:\n${logTail(p.log)}`);
 }
 
+/** What a cross-component probe reports: done, or which component it is waiting on and why. */
+export type Verdict = { ok: true } | { ok: false; waitingOn: Proc; why: string };
+
+/**
+ * Waits for something several components produce together (a pod scheduled, run and measured).
+ * Fails early if any of them exits; on timeout names the component the probe was last waiting on,
+ * with the end of its log.
+ */
+export async function waitForChain(procs: Proc[], what: string, probe: () => Promise<Verdict>, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  let last: Verdict | undefined;
+  let err = '';
+  while (Date.now() - t0 < timeoutMs) {
+    for (const p of procs) {
+      const ex = p.exited();
+      if (ex) throw new Error(`harness: ${p.name} exited (code ${ex.code}, signal ${ex.signal}) before ${what}; last lines of ${p.log}:\n${logTail(p.log)}`);
+    }
+    try {
+      last = await probe();
+      if (last.ok) return Date.now() - t0;
+    } catch (e) {
+      err = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (last && !last.ok) {
+    throw new Error(`harness: ${last.waitingOn.name}: ${what} not reached after ${timeoutMs} ms: ${last.why}; last lines of ${last.waitingOn.log}:\n${logTail(last.waitingOn.log)}`);
+  }
+  throw new Error(`harness: ${what} not reached after ${timeoutMs} ms (${err || 'no answer'})`);
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
