@@ -52,8 +52,9 @@ describe('cpu and memory triggers on running pods', () => {
    * Waits until `replicas` pods are Running and Ready and metrics.k8s.io serves, for each, the usage
    * its annotation asks for (cpu within 5 %, memory exactly) in a sample whose window starts after the
    * pod became Ready: the HPA counts such a pod as ready even inside the cpu initialization period.
+   * `notReady` pods must have turned not Ready instead (their samples do not matter).
    */
-  async function settled(ns: string, app: string, replicas: number, resource: 'cpu' | 'memory'): Promise<void> {
+  async function settled(ns: string, app: string, replicas: number, resource: 'cpu' | 'memory', notReady = 0): Promise<void> {
     const t0 = Date.now();
     let last = '';
     while (Date.now() - t0 < 90_000) {
@@ -65,7 +66,8 @@ describe('cpu and memory triggers on running pods', () => {
       } catch (e) {
         last = (e as Error).message;
       }
-      const ok = pods.length === replicas && pods.every((p) => {
+      const isReady = (p: Pod) => !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      const ok = pods.length === replicas && pods.filter((p) => !isReady(p)).length === notReady && pods.filter(isReady).every((p) => {
         const ready = p.status.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
         const m = metrics.find((x) => x.metadata.name === p.metadata.name);
         if (p.status.phase !== 'Running' || !ready || !m) return false;
@@ -165,5 +167,23 @@ describe('cpu and memory triggers on running pods', () => {
       replicas = await specReplicas(h, dep);
     }
     assert.equal(replicas, 0, `queue inactive, cooldown over: ${p.report.objects[0]!.reason}`);
+  });
+
+  it('counts a pod that is not Ready as using nothing when cpu asks for more, as the HPA does', async () => {
+    const ns = await h.namespace('e2e-cpu-unready');
+    await create(h, ns, workload('api', 3, { [CPU]: '300m' }));
+    await create(h, ns, scaledObject('api', { scaleTargetRef: { name: 'api' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 20,
+      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
+      triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] }));
+    await settled(ns, 'api', 3, 'cpu');
+    const pods = await h.admin.list<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'app=api' } });
+    // kwok's pod-not-ready stage (harness): its readiness now fails, its usage is still reported
+    await h.admin.mergePatch(`/api/v1/namespaces/${ns}/pods/${pods.items[0]!.metadata.name}`, { metadata: { annotations: { 'scalepass.dev/test-ready': 'false' } } });
+    await settled(ns, 'api', 3, 'cpu', 1);
+    // ready pods at 300m of 200m = 150 % against 50 %: ratio 3. Scaling up with an unready pod, the HPA counts
+    // it at 0: (150 + 150 + 0) / 3 = 100 %, ratio 2 over 3 pods -> 6 (counting its own 150 % would give 9)
+    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/api`), 6, p.report.objects[0]!.reason);
   });
 });
