@@ -58,7 +58,7 @@ describe('cpu and memory triggers', () => {
     assert.equal(condition(await getSO(h, ns, 'web'), 'Ready')?.message, "scaledobject has only cpu/memory triggers AND minReplica is 0 (scale to zero doesn't work in this case)");
   });
 
-  it('without metrics-server the cpu metric fails only the formula: a queue trigger still scales 0 -> 1 -> 4, and the read is allowed by the shipped RBAC', async () => {
+  it('a cpu metric that cannot be computed yet fails only the formula: a queue trigger still scales 0 -> 1 -> 4, and the read is allowed by the shipped RBAC', async () => {
     const ns = await h.namespace('e2e-cpu-nometrics');
     await create(h, ns, deployment('worker', 0, { cpu: '100m' }));
     await create(h, ns, scaledObject('worker', { scaleTargetRef: { name: 'worker' }, pollingInterval: 1, maxReplicaCount: 10,
@@ -71,8 +71,9 @@ describe('cpu and memory triggers', () => {
     const p2 = await pass(h, { kubeconfig, namespaces: [ns] });
     const o = p2.report.objects[0]!;
     assert.equal(await specReplicas(h, dep), 4, `ceil(7 / 2) = 4 although cpu failed: ${o.reason}`);
-    // the apiserver answers 404 (no such API group): an RBAC refusal would be a 403 and show in `denied`
-    assert.match(o.reason ?? '', /cpu: failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from resource metrics API: GET \/apis\/metrics\.k8s\.io\/v1beta1\/namespaces\/[^/]+\/pods: 404/);
+    // the pod activation created a moment ago has no sample yet (metrics-server needs two scrapes 10 s
+    // apart), so the HPA's calculation has nothing to work with; an RBAC refusal would show in `denied`
+    assert.match(o.reason ?? '', /cpu: failed to get cpu utilization: /);
     for (const p of [p1, p2]) assert.deepEqual(p.report.denied, [], 'RBAC denials');
     assert.equal(o.triggers[0]!.active, true, 'KEDA reports cpu as active');
     assert.equal(o.triggers[0]!.error, undefined, 'not a KEDA trigger error');
