@@ -11,6 +11,10 @@ import type { TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
 import type { Recorder, ScaledResourceRef, TriggerRef } from './telemetry/recorder.ts';
 import type { Semaphore } from './limit.ts';
 import type { ClientRegistry } from './scalers/clients.ts';
+import type { PodLister } from './kube/pods.ts';
+import { resourceMetricInput, type PodMetricsReader } from './kube/pod-metrics.ts';
+import { parseResourceTrigger } from './scalers/cpu-memory.ts';
+import { isResourceTrigger } from './scaling/status.ts';
 
 export interface TriggerReport {
   index: number;
@@ -41,6 +45,10 @@ export interface MeasureDeps {
   scalers: Scaler[];
   /** backend connections, shared per endpoint across the pass's triggers */
   clients: ClientRegistry;
+  /** the pods of scale targets, one LIST per namespace and selector (cpu/memory triggers, Value targets) */
+  pods: PodLister;
+  /** metrics.k8s.io PodMetrics, one request per namespace, only for cpu/memory triggers */
+  podMetrics: PodMetricsReader;
 }
 
 export function triggerRef(m: TriggerMeasurement): TriggerRef {
@@ -56,11 +64,16 @@ export interface MeasureSubject {
   ref: ScaledResourceRef;
   triggers: readonly TriggerSpec[];
   env: EnvSource;
+  /**
+   * the pods cpu/memory triggers read: a ScaledObject's /scale selector. Undefined for a kind without
+   * a scale target (ScaledJob), whose cpu/memory triggers are skipped as KEDA skips them.
+   */
+  selector?: string;
 }
 
 /** Each trigger of the subject, measured; failures are values on the measurement, never thrown. */
 export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports: TriggerReport[]): Promise<TriggerMeasurement[]> {
-  const { ref } = subject;
+  const { ref, selector } = subject;
   const ns = ref.namespace;
   const kube: ScalerContext['kube'] = {
     countPods: (n, sel, signal) => countPods(d.rest, n, sel, signal),
@@ -74,6 +87,14 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
     };
     let inputs: TriggerInputs | undefined;
     try {
+      if (isResourceTrigger(trigger.type)) {
+        // a ScaledJob has no pods to read usage from: KEDA's ScaledJob loop skips metrics that are not external
+        if (selector === undefined) return report(m, t0);
+        await measureResource(d, ns, selector, trigger, m);
+        // KEDA reports cpu/memory as active; they never make the object active (see objectActivity)
+        d.rec.recordScalerActive(ref, triggerRef(m), true);
+        return report(m, t0);
+      }
       inputs = await resolveTriggerInputs(d.auth, subject.env, trigger);
       // scalers see the scaled resource's name whatever its kind, as KEDA's ScalerConfig carries it
       const base = { namespace: ns, scaledObjectName: ref.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients };
@@ -99,12 +120,35 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
       m.error = redactTriggerSecrets(message(e), trigger, inputs);
       d.rec.recordScalerError(ref, triggerRef(m));
     }
-    reports[index] = {
-      index, name: trigger.name, type: trigger.type, metricName: m.metricName, metricType: m.metricType,
+    return report(m, t0);
+  })));
+
+  function report(m: TriggerMeasurement, t0: number): TriggerMeasurement {
+    reports[m.index] = {
+      index: m.index, name: m.name, type: m.type, metricName: m.metricName, metricType: m.metricType,
       target: m.target, activationTarget: m.activationTarget, value: m.value, active: m.active, error: m.error, latencyMs: d.now() - t0,
     };
     return m;
-  })));
+  }
+}
+
+/**
+ * A cpu/memory trigger: KEDA's parse of it (a bad one fails the trigger, as its scaler fails to build),
+ * then the target's pods and their metrics.k8s.io samples for the replica formula. A failed read
+ * stays inside `m.resource`: it fails the HPA's metric, never KEDA's trigger.
+ */
+async function measureResource(d: MeasureDeps, ns: string, selector: string, trigger: TriggerSpec, m: TriggerMeasurement): Promise<void> {
+  const spec = parseResourceTrigger(trigger);
+  Object.assign(m, { metricName: spec.resource, metricType: spec.metricType, target: spec.targetNumber, active: true });
+  if (!selector) {
+    m.resource = { resource: spec.resource, target: spec.target, containerName: spec.containerName, pods: [], podMetrics: [], error: 'selector is required' };
+    return;
+  }
+  const timeoutMs = Math.max(1, Math.min(d.triggerTimeoutMs, d.remainingMs()));
+  const signal = AbortSignal.any([d.deadline, AbortSignal.timeout(timeoutMs)]);
+  const settle = <T>(p: Promise<T>): Promise<T | { error: string }> => raceAbort(p, signal, d.triggerTimeoutMs).catch((e: unknown) => ({ error: message(e) }));
+  const [podMetrics, pods] = await Promise.all([settle(d.podMetrics.namespace(ns)), settle(d.pods.list(ns, selector))]);
+  m.resource = resourceMetricInput(spec, pods, podMetrics);
 }
 
 /** A scaler that ignores its AbortSignal must still not hold up the pass. */

@@ -48,7 +48,7 @@ function section(objects: ObjectReport[], kindHeader: string, countHeader: strin
     o.triggers.forEach((t, i) => {
       rows.push([
         i === 0 ? o.namespace : '', i === 0 ? o.name : '', `${t.index}:${t.name ?? t.type}`, t.metricName,
-        t.error ? 'error' : fmt(t.value), `${fmt(t.target)} ${t.metricType === 'Value' ? 'Value' : 'Avg'}`,
+        t.error ? 'error' : fmt(t.value), t.metricType === 'Utilization' ? `${fmt(t.target)}%` : `${fmt(t.target)} ${t.metricType === 'Value' ? 'Value' : 'Avg'}`,
         t.error ? '-' : String(t.active), i === 0 ? count(o) : '',
         i === 0 ? reason(o) : t.error ? `trigger ${t.index}: ${t.error}` : '',
       ]);

@@ -4,6 +4,8 @@
 // Errors are values on the object they concern; one broken object never stops the others.
 import type { KubeRest } from './kube/rest.ts';
 import { isDue, ownedBy, type Due } from './scaling/due.ts';
+import { PodLister } from './kube/pods.ts';
+import { PodMetricsReader } from './kube/pod-metrics.ts';
 import type { Scaler } from './scalers/types.ts';
 import { ClientRegistry } from './scalers/clients.ts';
 import type { Recorder } from './telemetry/recorder.ts';
@@ -66,9 +68,11 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   const scalers: Scaler[] = [];
   // backend connections shared by the triggers that name the same server: a few per endpoint, not one per trigger
   const clients = new ClientRegistry();
+  // the pods of scale targets (Value targets, cpu/memory triggers): one LIST per namespace and selector
+  const pods = new PodLister(rest, deadline);
   const measuring: MeasureDeps = {
     rest, auth: new AuthCache(rest), rec, slots: new Semaphore(o.concurrency), deadline, triggerTimeoutMs: o.triggerTimeoutMs,
-    remainingMs: () => o.passDeadlineMs - (now() - start), now, scalers, clients,
+    remainingMs: () => o.passDeadlineMs - (now() - start), now, scalers, clients, pods, podMetrics: new PodMetricsReader(rest, deadline),
   };
   const ctx: PassContext = {
     rest, rec, log, dryRun: o.dryRun, instance: o.instance, now, deadline, measuring,

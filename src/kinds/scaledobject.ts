@@ -1,7 +1,9 @@
 // ScaledObjects: the scale target through /scale, KEDA's activation and the HPA's arithmetic (../scaling/decide.ts),
 // the replica write with the resourceVersion read, status and events. Triggers read their env from the
 // scale target's containers.
-import { TargetResolver, TargetError, ScaleConflict, countReadyPods, type ResolvedTarget, type Scale } from '../kube/targets.ts';
+import { TargetResolver, TargetError, ScaleConflict, type ResolvedTarget, type Scale } from '../kube/targets.ts';
+import { LimitRangeReader, readPodTemplateResources } from '../kube/pod-template.ts';
+import { isResourceTrigger } from '../scaling/status.ts';
 import { listScaledObjects, type ScaledObject } from '../kube/scaledobjects.ts';
 import { statusChanged, writeStatus } from '../kube/status.ts';
 import { createEvent } from '../kube/events.ts';
@@ -10,7 +12,7 @@ import { specSchemaError } from '../scaledobject-spec.ts';
 import { decide } from '../scaling/decide.ts';
 import { eventsAfterFailedScale } from '../scaling/events.ts';
 import { readAnnotations } from '../scaling/annotations.ts';
-import type { Decision, DecisionEvent, ScaledObjectStatus, TriggerMeasurement } from '../scaling/types.ts';
+import type { Decision, DecisionEvent, PodTemplateResources, ScaledObjectStatus, TriggerMeasurement } from '../scaling/types.ts';
 import { measureTriggers, message } from '../measure.ts';
 import { LeaseLostError, type Kind, type KindRun, type ObjectReport, type PassContext } from './kind.ts';
 import { distinct, failOnTriggerErrors, recordValues, refOf } from './shared.ts';
@@ -31,9 +33,11 @@ export const scaledObjects: Kind<ScaledObject> = {
 class ScaledObjectRun implements KindRun<ScaledObject> {
   private readonly ctx: PassContext;
   private readonly targets: TargetResolver;
+  private readonly limitRanges: LimitRangeReader;
   constructor(ctx: PassContext) {
     this.ctx = ctx;
     this.targets = new TargetResolver(ctx.rest);
+    this.limitRanges = new LimitRangeReader(ctx.rest, ctx.deadline);
   }
 
   /** Deployments and StatefulSets targeted by several due objects in a namespace: one LIST each */
@@ -98,15 +102,20 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
       namespace: ns, containers: () => workloadContainers(ctx.measuring.auth, target.objectPath),
       containerName: so.spec.scaleTargetRef.envSourceContainerName, containerField: 'scaleTargetRef.envSourceContainerName', where: 'the scale target',
     };
-    const measurements: TriggerMeasurement[] = paused ? [] : await measureTriggers(ctx.measuring, { ref, triggers: so.spec.triggers, env }, report.triggers);
+    const measurements: TriggerMeasurement[] = paused ? [] : await measureTriggers(ctx.measuring, { ref, triggers: so.spec.triggers, env, selector: scale.selector }, report.triggers);
     // only Value targets (and their fallback values) divide by ready pods: one pod LIST, only for them
+    // (the same LIST cpu/memory triggers read)
     const needsReady = measurements.some((m) => m.metricType === 'Value');
-    const readyReplicas = needsReady && scale.selector && !paused ? await countReadyPods(rest, ns, scale.selector, deadline) : 0;
+    const readyReplicas = needsReady && !paused ? await ctx.measuring.pods.readyCount(ns, scale.selector) : 0;
+    // cpu/memory: KEDA's missing-requests check reads the pod template (and LimitRanges if needed)
+    const resources = new Set(so.spec.triggers.filter((t) => isResourceTrigger(t.type)).map((t) => t.type as 'cpu' | 'memory'));
+    const podTemplate: PodTemplateResources | undefined = resources.size > 0 && !paused
+      ? await readPodTemplateResources((p) => ctx.measuring.auth.get(p), this.limitRanges, target, ns, resources) : undefined;
 
     const decideOn = (s: Scale): Decision => decide({
       name, namespace: ns, spec: so.spec, annotations, creationTimestamp: so.metadata.creationTimestamp,
       status: so.status ?? {}, measurements,
-      target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name },
+      target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name, podTemplate },
       now: evalStart,
     });
     // the /scale write carries the resourceVersion read: when the target changed since (a person,

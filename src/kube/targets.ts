@@ -176,14 +176,6 @@ export function formatLabelSelector(sel: LabelSelector | undefined): string {
 
 interface PodList { items: { spec?: { nodeName?: string }; status?: { phase?: string; conditions?: { type: string; status: string }[] }; metadata?: { deletionTimestamp?: string } }[] }
 
-/** Running and Ready pods matching a selector, as the HPA counts them for Value targets. */
-export async function countReadyPods(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<number> {
-  if (!selector) return 0;
-  const pods = await rest.list<PodList>(`/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector }, signal });
-  return pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running'
-    && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
-}
-
 /** Pods matching a selector that are not finished, as kubernetes-workload counts them. */
 export async function countPods(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<number> {
   return (await unfinishedPods(rest, namespace, selector, signal)).length;

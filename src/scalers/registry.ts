@@ -13,6 +13,7 @@ import { createRabbitMqScaler } from './rabbitmq.ts';
 import { createRedisStreamsScaler } from './redis-streams.ts';
 import { createRedisScaler } from './redis.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { isResourceTrigger } from '../scaling/status.ts';
 
 const factories = new Map<string, ScalerFactory>([
   ['cron', createCronScaler],
@@ -29,20 +30,22 @@ const factories = new Map<string, ScalerFactory>([
   ['redis-streams', createRedisStreamsScaler],
 ]);
 
-/** Trigger types with a scaler, sorted. */
-export const supportedTriggerTypes: readonly string[] = [...factories.keys()].sort();
-
-// cpu and memory become HPA Resource metrics, the only kind where Utilization means something
-const RESOURCE_METRIC_TRIGGERS = new Set(['cpu', 'memory']);
+/** Trigger types with a scaler, and cpu/memory (HPA Resource metrics, see cpu-memory.ts), sorted. */
+export const supportedTriggerTypes: readonly string[] = [...factories.keys(), 'cpu', 'memory'].sort();
 
 /** Builds the scaler for ctx.trigger. Throws ScalerConfigError naming the field on bad input. */
 export function createScaler(ctx: Omit<ScalerContext, 'signal' | 'now'>): Scaler {
   const type = ctx.trigger.type;
+  if (isResourceTrigger(type)) {
+    // the pass reads pod metrics for these instead (measure.ts); reaching here is a wiring mistake
+    throw new ScalerConfigError('type', `${type} is a resource metric read from metrics.k8s.io, not an external scaler`);
+  }
   const factory = factories.get(type);
   if (!factory) {
     throw new ScalerConfigError('type', `unsupported trigger type "${type}" (supported: ${supportedTriggerTypes.join(', ')})`);
   }
-  if (ctx.trigger.metricType === 'Utilization' && !RESOURCE_METRIC_TRIGGERS.has(type)) {
+  // cpu and memory are HPA Resource metrics, the only kind where Utilization means something
+  if (ctx.trigger.metricType === 'Utilization') {
     throw new ScalerConfigError(
       'metricType',
       'metricType "Utilization" is unsupported for external metrics, allowed values are "AverageValue" or "Value"',

@@ -16,6 +16,7 @@ import {
 import { scaleTargetActivated, scaleTargetDeactivated } from './events.ts';
 import { FORCE_ACTIVATION_ANNOTATION, PAUSED_SCALE_IN_ANNOTATION, PAUSED_SCALE_OUT_ANNOTATION } from './annotations.ts';
 import { formatTime, secondsUntil } from './time.ts';
+import { isResourceTrigger } from './status.ts';
 
 export interface Activity {
   /** some trigger is active (a fallback value counts as active) */
@@ -26,13 +27,12 @@ export interface Activity {
   activeMetricNames: string[];
 }
 
-const RESOURCE_TRIGGERS = new Set(['cpu', 'memory']);
-
 export function objectActivity(readings: readonly TriggerReading[], forced: boolean): Activity {
   const activeMetricNames = readings.filter((r) => r.active).map((r) => r.metricName);
   const isError = readings.some((r) => r.error !== undefined);
-  // cpu/memory never report activity; an object that has only those is active while they work
-  const onlyResource = readings.length > 0 && readings.every((r) => RESOURCE_TRIGGERS.has(r.type));
+  // cpu/memory never report activity; an object that has only those is active unless a trigger failed
+  // (a configuration KEDA refuses: a metrics.k8s.io read failure fails only the replica formula)
+  const onlyResource = readings.length > 0 && readings.every((r) => isResourceTrigger(r.type));
   return {
     active: activeMetricNames.length > 0 || (onlyResource && !isError),
     forced,

@@ -78,7 +78,7 @@ export function decide(input: DecideInput): Decision {
   if (ctx.annotations.fullPause) return fullyPaused(ctx, ctx.annotations.fullPause);
   applyDirectionPauses(ctx);
 
-  const problem = checkSpec(input.spec, ctx.spec);
+  const problem = checkSpec(input.spec, ctx.spec, input.target.podTemplate);
   if (problem) return checkFailed(ctx, problem, input.target.specReplicas, `not scaling: ${problem}`);
 
   noteReadyAgain(ctx);

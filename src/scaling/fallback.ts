@@ -5,6 +5,8 @@
 import type { HealthStatus, MetricType, ScaledObjectSpec, TriggerMeasurement } from './types.ts';
 import { toMilli } from './replica-calculator.ts';
 import { formatNumber } from './time.ts';
+import type { ResourceMetricInput } from './resource-metrics.ts';
+import { isResourceTrigger } from './status.ts';
 
 type FallbackSpec = NonNullable<ScaledObjectSpec['fallback']>;
 
@@ -29,6 +31,8 @@ export interface TriggerReading {
   fallback: boolean;
   /** how the fallback count was chosen, e.g. 'max(current 9, fallback 6)' */
   fallbackWhy?: string;
+  /** cpu/memory: the pods and samples the replica formula reads */
+  resource?: ResourceMetricInput;
 }
 
 export type FallbackValue = { valueMilli: number; replicas: number; why: string } | { error: string };
@@ -114,6 +118,12 @@ export function applyFallback(
         target: m.target,
         fallback: false,
       };
+      // cpu/memory are the HPA's own Resource metrics: KEDA keeps no health for them, never puts a
+      // fallback in their place, and they never make the object active (see objectActivity)
+      if (isResourceTrigger(m.type)) {
+        if (m.error !== undefined || m.resource === undefined) return { ...base, active: false, error: m.error ?? 'no resource metric was read' };
+        return { ...base, active: false, resource: m.resource };
+      }
       const error = m.error ?? (m.value === undefined ? 'the scaler returned no value' : undefined);
       if (error === undefined && m.value !== undefined) {
         if (configured) health[m.metricName] = { numberOfFailures: 0, status: 'Happy' };

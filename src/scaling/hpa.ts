@@ -60,7 +60,7 @@ export function hpaSync(input: HpaSyncInput): HpaSyncResult {
     : DEFAULT_TOLERANCE;
   const verdict = replicasForMetrics(
     input.metrics,
-    { specReplicas: cur, statusReplicas: input.statusReplicas, readyReplicas: input.readyReplicas },
+    { specReplicas: cur, statusReplicas: input.statusReplicas, readyReplicas: input.readyReplicas, now },
     tolerance,
   );
   if (verdict.kind === 'hold') {
@@ -98,7 +98,7 @@ export function hpaSync(input: HpaSyncInput): HpaSyncResult {
     ...(replicas !== cur
       ? {
           rescaleReason:
-            replicas > cur ? `external metric ${verdict.metricName} above target` : 'All metrics below target',
+            replicas > cur ? `${verdict.hpaMetric} above target` : 'All metrics below target',
         }
       : {}),
   };

@@ -1,23 +1,17 @@
 // The HPA's replica formulas for external metrics (Kubernetes replica_calculator.go and
 // computeReplicasForMetrics in horizontal.go), as plain numbers in and a count plus why out.
 // KEDA hands every value and target to the HPA as a milli-quantity, so the arithmetic is in milli-units.
+// cpu/memory (Resource metrics) have their own formula over pods in resource-metrics.ts; the max over
+// metrics below takes both kinds alike.
 
 import type { MetricType } from './types.ts';
 import { formatNumber } from './time.ts';
+import type { Tolerance } from './tolerance.ts';
+import { withinTolerance } from './tolerance.ts';
+import type { ResourceMetricInput } from './resource-metrics.ts';
+import { resourceProposal } from './resource-metrics.ts';
 
-export interface Tolerance {
-  /** allowed relative excess before scaling up */
-  up: number;
-  /** allowed relative shortfall before scaling down */
-  down: number;
-}
-
-export const DEFAULT_TOLERANCE: Tolerance = { up: 0.1, down: 0.1 };
-
-/** Both edges inclusive: a ratio of exactly 1.1 with tolerance 0.1 keeps the current size. */
-export function withinTolerance(ratio: number, tolerance: Tolerance): boolean {
-  return 1 - tolerance.down <= ratio && ratio <= 1 + tolerance.up;
-}
+export { DEFAULT_TOLERANCE, withinTolerance, type Tolerance } from './tolerance.ts';
 
 /**
  * A value as the HPA receives it from KEDA: formatted to three decimals (so rounded, not truncated),
@@ -31,6 +25,8 @@ export function toMilli(value: number): number {
 export interface Proposal {
   replicas: number;
   why: string;
+  /** the HPA's name for the metric, when it is not `external metric <name>` */
+  hpaMetric?: string;
 }
 
 export type ProposalOrError = Proposal | { error: string };
@@ -92,12 +88,16 @@ export interface MetricForReplicas {
   /** the value the HPA would read, in milli-units; absent when the read failed */
   valueMilli?: number;
   error?: string;
+  /** cpu/memory: the pods and samples of a Resource metric, instead of a value */
+  resource?: ResourceMetricInput;
 }
 
 export interface ReplicaState {
   specReplicas: number;
   statusReplicas: number;
   readyReplicas: number;
+  /** ms; Resource metrics judge pod readiness against it */
+  now: number;
 }
 
 export type MetricsVerdict =
@@ -106,6 +106,8 @@ export type MetricsVerdict =
       replicas: number;
       /** the metric whose proposal won */
       metricName: string;
+      /** the HPA's name for it, for the rescale reason ('<name> above target') */
+      hpaMetric: string;
       why: string;
       /** metrics that could not propose, as 'name: error' */
       failures: string[];
@@ -123,6 +125,8 @@ export function proposalForMetric(
   tolerance: Tolerance,
 ): ProposalOrError {
   if (metric.error !== undefined) return { error: metric.error };
+  // the HPA passes spec.replicas as currentReplicas to its Resource metric calculation
+  if (metric.resource !== undefined) return resourceProposal(metric.resource, state.specReplicas, tolerance, state.now);
   if (metric.valueMilli === undefined) return { error: 'no value was read' };
   const targetMilli = toMilli(metric.target);
   if (targetMilli <= 0) return { error: `target ${formatNumber(metric.target)} must be positive` };
@@ -139,7 +143,7 @@ export function proposalForMetric(
         tolerance,
       );
     default:
-      return { error: `metric type ${String(metric.metricType)} needs pod resource metrics, which are not read` };
+      return { error: `metric type ${String(metric.metricType)} is only for cpu and memory triggers` };
   }
 }
 
@@ -152,7 +156,7 @@ export function replicasForMetrics(
   state: ReplicaState,
   tolerance: Tolerance,
 ): MetricsVerdict {
-  let best: { replicas: number; metricName: string; why: string } | undefined;
+  let best: { replicas: number; metricName: string; hpaMetric: string; why: string } | undefined;
   const failures: string[] = [];
   for (const metric of metrics) {
     const proposal = proposalForMetric(metric, state, tolerance);
@@ -161,7 +165,12 @@ export function replicasForMetrics(
       continue;
     }
     if (best === undefined || proposal.replicas > best.replicas) {
-      best = { replicas: proposal.replicas, metricName: metric.metricName, why: proposal.why };
+      best = {
+        replicas: proposal.replicas,
+        metricName: metric.metricName,
+        hpaMetric: proposal.hpaMetric ?? `external metric ${metric.metricName}`,
+        why: proposal.why,
+      };
     }
   }
   if (best === undefined) {
@@ -182,6 +191,7 @@ export function replicasForMetrics(
     kind: 'proposal',
     replicas: best.replicas,
     metricName: best.metricName,
+    hpaMetric: best.hpaMetric,
     why: `${best.metricName} wants ${best.replicas}: ${best.why}`,
     failures,
   };

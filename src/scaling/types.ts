@@ -1,5 +1,7 @@
 // Plain data in and out of the decision core. Nothing here does I/O or reads the clock.
 
+import type { ResourceMetricInput } from './resource-metrics.ts';
+
 export type MetricType = 'AverageValue' | 'Value' | 'Utilization';
 
 export interface ScaleTargetRef {
@@ -123,6 +125,23 @@ export interface TriggerMeasurement {
   active?: boolean;
   /** present when the read failed: a message safe to show (no secrets) */
   error?: string;
+  /**
+   * cpu/memory: what the HPA's Resource metric reads (the target's pods and their metrics.k8s.io
+   * samples). Present unless the trigger's own configuration failed (then `error` says why); a failed
+   * read of pods or metrics is inside it, and fails only the replica formula, as it fails only the HPA.
+   */
+  resource?: ResourceMetricInput;
+}
+
+/**
+ * What the scale target's pod template declares for cpu and memory, for KEDA's missing-requests
+ * check. Only read for apps/v1 Deployments and StatefulSets, as KEDA's webhook checks only those.
+ */
+export interface PodTemplateResources {
+  /** spec.template.spec.containers: whether each sets a request or a limit above 0 */
+  containers: { name: string; cpu: boolean; memory: boolean }[];
+  /** a LimitRange in the namespace defaults containers' request or limit above 0 (looked up only when a container lacks one) */
+  namespaceDefaults: { cpu: boolean; memory: boolean };
 }
 
 /** The scale target as read through /scale plus the ready-pod count the HPA would use. */
@@ -137,6 +156,8 @@ export interface TargetState {
   kind: string;
   namespace: string;
   name: string;
+  /** present for a Deployment or StatefulSet targeted by cpu/memory triggers */
+  podTemplate?: PodTemplateResources;
 }
 
 export interface DecideInput {

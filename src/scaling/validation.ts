@@ -1,9 +1,10 @@
 // What KEDA's webhook and reconciler refuse. The webhook may be absent (failurePolicy Ignore), so the
 // decision checks again and refuses to scale an object whose bounds contradict each other.
 
-import type { ScaledObjectSpec, TriggerSpec } from './types.ts';
+import type { PodTemplateResources, ScaledObjectSpec, TriggerSpec } from './types.ts';
 import type { ResolvedSpec } from './defaults.ts';
 import { checkBehavior } from './behavior.ts';
+import { isResourceTrigger } from './status.ts';
 
 /** KEDA's CheckReplicaCountBoundsAreValid; an explicit minReplicaCount 0 counts as 1 here, unset as 0. */
 export function checkReplicaBounds(spec: ResolvedSpec): string | undefined {
@@ -15,10 +16,50 @@ export function checkReplicaBounds(spec: ResolvedSpec): string | undefined {
   return undefined;
 }
 
+/**
+ * KEDA's webhook verifyCPUMemoryScalers: each container (or the trigger's containerName) must request
+ * or limit the resource, unless a LimitRange gives containers a default; and cpu/memory alone cannot
+ * bring a workload back from 0, so such an object needs minReplicaCount >= 1. As in KEDA, only
+ * Deployments and StatefulSets are checked (no podTemplate means another kind).
+ */
+export function checkResourceTriggers(raw: ScaledObjectSpec, template: PodTemplateResources | undefined): string | undefined {
+  if (template === undefined) return undefined;
+  const triggers = raw.triggers ?? [];
+  for (const t of triggers) {
+    if (!isResourceTrigger(t.type)) continue;
+    const resource = t.type as 'cpu' | 'memory';
+    const only = t.metadata?.containerName;
+    for (const c of template.containers) {
+      if (only && c.name !== only) continue;
+      if (!c[resource] && !template.namespaceDefaults[resource]) {
+        return `the scaledobject has a ${resource} trigger but the container ${c.name} doesn't have the ${resource} request defined`;
+      }
+    }
+    if (triggers.every((x) => isResourceTrigger(x.type)) && !raw.minReplicaCount) {
+      return "scaledobject has only cpu/memory triggers AND minReplica is 0 (scale to zero doesn't work in this case)";
+    }
+  }
+  return undefined;
+}
+
+/** KEDA's CheckFallbackValid, the part about cpu/memory: a fallback needs a trigger whose value can be replaced. */
+export function checkFallbackTriggers(raw: ScaledObjectSpec): string | undefined {
+  if (raw.fallback === undefined || raw.advanced?.scalingModifiers !== undefined) return undefined;
+  if ((raw.triggers ?? []).some((t) => !isResourceTrigger(t.type))) return undefined;
+  return 'at least one trigger (that is not cpu or memory) has to have the `AverageValue` type for the fallback to be enabled';
+}
+
 /** The Ready=False message for a spec that cannot be scaled, in KEDA's '<step>: <error>' form. */
-export function checkSpec(raw: ScaledObjectSpec, spec: ResolvedSpec): string | undefined {
+export function checkSpec(raw: ScaledObjectSpec, spec: ResolvedSpec, template?: PodTemplateResources): string | undefined {
   const bounds = checkReplicaBounds(spec);
   if (bounds) return `ScaledObject doesn't have correct Idle/Min/Max Replica Counts specification: ${bounds}`;
+  const triggers = checkTriggers(raw.triggers ?? []);
+  if (triggers) return `ScaledObject doesn't have correct triggers specification: ${triggers}`;
+  // the webhook's own words: KEDA refuses such an object when it is applied
+  const resources = checkResourceTriggers(raw, template);
+  if (resources) return resources;
+  const fallback = checkFallbackTriggers(raw);
+  if (fallback) return fallback;
   const behavior = checkBehavior(raw.advanced?.horizontalPodAutoscalerConfig?.behavior);
   if (behavior) return `failed to ensure HPA is correctly created for ScaledObject: ${behavior}`;
   if (raw.advanced?.scalingModifiers?.formula !== undefined) {

@@ -66,13 +66,13 @@ describe('install', () => {
     );
   });
 
-  it('the ServiceAccount may not list Secrets or change Deployments beyond /scale', async () => {
+  it('the ServiceAccount may not list Secrets or change Deployments beyond /scale, and may list pod metrics and LimitRanges', async () => {
     await install(h);
-    const can = async (verb: string, resource: string, sub = '') => {
+    const can = async (verb: string, resource: string, sub = '', group = resource === 'deployments' ? 'apps' : '') => {
       const r = await h.admin.create<{ status: { allowed: boolean } }>('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
         apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
         spec: { user: `system:serviceaccount:${SYSTEM_NS}:scalepass`, groups: ['system:serviceaccounts'],
-          resourceAttributes: { namespace: 'default', verb, group: resource === 'deployments' ? 'apps' : '', resource, subresource: sub } },
+          resourceAttributes: { namespace: 'default', verb, group, resource, subresource: sub } },
       });
       return r.status.allowed;
     };
@@ -81,6 +81,11 @@ describe('install', () => {
     assert.equal(await can('patch', 'deployments'), false);
     assert.equal(await can('patch', 'deployments', 'scale'), true);
     assert.equal(await can('delete', 'pods'), false);
+    // cpu/memory triggers: pod metrics and LimitRanges are listed, never read one by one or changed
+    assert.equal(await can('list', 'pods', '', 'metrics.k8s.io'), true);
+    assert.equal(await can('get', 'pods', '', 'metrics.k8s.io'), false);
+    assert.equal(await can('list', 'limitranges'), true);
+    assert.equal(await can('update', 'limitranges'), false);
   });
 
   it('for ScaledJobs the ServiceAccount may list, create and delete Jobs and replace ScaledJob status, and no more', async () => {

@@ -92,6 +92,32 @@ describe('scale pass', () => {
     assert.deepEqual(p1.report.denied, []);
   });
 
+  it('divides a Value target by the Ready pods only: a pod whose readiness fails does not count', async () => {
+    const ns = await h.namespace('e2e-value');
+    await create(h, ns, deployment('reader', 2));
+    await create(h, ns, scaledObject('reader', { scaleTargetRef: { name: 'reader' }, pollingInterval: 1, maxReplicaCount: 10,
+      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
+      triggers: [{ ...metricsTrigger(src.url), metricType: 'Value' }] }));
+    const podsPath = `/api/v1/namespaces/${ns}/pods`;
+    type Pod = { metadata: { name: string }; status: { phase?: string; conditions?: { type: string; status: string }[] } };
+    const readyPods = async () => (await h.admin.list<{ items: Pod[] }>(podsPath, { query: { labelSelector: 'app=reader' } })).items
+      .filter((p) => p.status.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const waitReady = async (n: number) => {
+      for (let i = 0; i < 300 && (await readyPods()).length !== n; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await readyPods()).length, n, `${n} Ready pods`);
+    };
+    // the pods run on kwok's nodes; one of them then fails its readiness (kwok's pod-not-ready stage)
+    await waitReady(2);
+    const [first] = await readyPods();
+    await h.admin.mergePatch(`${podsPath}/${first!.metadata.name}`, { metadata: { annotations: { 'scalepass.dev/test-ready': 'false' } } });
+    await waitReady(1);
+    src.set(6);
+    // Value: 6 / 2 = ratio 3, times the 1 Ready pod -> 3 (with both pods counted it would be 6)
+    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/reader`), 3, p.report.objects[0]!.reason);
+  });
+
   it('counts the nodes of the watched pods with kubernetes-workload groupByNode', async () => {
     const ns = await h.namespace('e2e-bynode');
     // five pods bound to three nodes (no kubelet runs them; bound pods count as KEDA counts them)

@@ -74,7 +74,7 @@ describe('several metrics: the largest proposal wins, a failure never shrinks th
     typeof value === 'string'
       ? { metricName: name, metricType: 'AverageValue', target, error: value }
       : { metricName: name, metricType: 'AverageValue', target, valueMilli: toMilli(value) };
-  const state = (spec: number) => ({ specReplicas: spec, statusReplicas: spec, readyReplicas: spec });
+  const state = (spec: number) => ({ specReplicas: spec, statusReplicas: spec, readyReplicas: spec, now: 0 });
   const cases = [
     { name: 'takes the larger of two proposals', metrics: [m('s0', 10), m('s1', 40)], cur: 2, want: 8, winner: 's1' },
     { name: 'holds 6 when one metric failed and the other proposes 4 (worked example 7)', metrics: [m('s0', 20), m('s1', 'timeout')], cur: 6, want: 'hold' },

@@ -1,0 +1,189 @@
+// cpu and memory triggers on pods that really run: kube-scheduler binds them to kwok's simulated nodes,
+// kwok reports the usage written in each pod's annotations, metrics-server serves it as metrics.k8s.io,
+// and the pass decides as the HPA decides Resource metrics. Each expected count is worked out by hand
+// in the comment beside it. Before each pass the test waits until metrics.k8s.io serves the usage it
+// set for every pod, in a sample the HPA would trust (taken after the pod became Ready), so the count
+// does not depend on scrape timing. kwok's CPU usage is a rate, served within a few percent: the
+// values are chosen so that ±5 % lands on the same count.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Harness } from '../helpers/harness.ts';
+import type { MetricsServer } from '../helpers/metrics-server.ts';
+import { create, scaledObject, specReplicas, pass, suiteSetup } from '../helpers/fixtures.ts';
+
+const CPU = 'kwok.x-k8s.io/usage-cpu';
+const MEM = 'kwok.x-k8s.io/usage-memory';
+
+function workload(name: string, replicas: number, usage: Record<string, string>) {
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+    spec: { replicas, selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name }, annotations: usage },
+        spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu: '200m', memory: '64Mi' } } }] } } },
+  };
+}
+
+interface Pod { metadata: { name: string; annotations?: Record<string, string>; deletionTimestamp?: string }; status: { phase?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] } }
+interface PodMetrics { metadata: { name: string }; timestamp: string; window: string; containers: { name: string; usage: { cpu: string; memory: string } }[] }
+
+function milli(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(n|u|m|Ki|Mi|Gi)?$/.exec(q);
+  if (!m) throw new Error(`unexpected quantity ${q}`);
+  const f: Record<string, number> = { n: 1e-6, u: 1e-3, m: 1, Ki: 1000 * 2 ** 10, Mi: 1000 * 2 ** 20, Gi: 1000 * 2 ** 30 };
+  return Number(m[1]) * (m[2] ? f[m[2]]! : 1000);
+}
+
+describe('cpu and memory triggers on running pods', () => {
+  let h: Harness;
+  let kubeconfig: string;
+  let src: MetricsServer;
+  before(async () => ({ h, kubeconfig, src } = await suiteSetup(0)));
+  after(async () => { await src.close(); });
+
+  /** Sets the usage annotation on every pod of the Deployment (kwok reads it at each scrape). */
+  async function setUsage(ns: string, app: string, key: string, value: string): Promise<void> {
+    const pods = await h.admin.list<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: `app=${app}` } });
+    for (const p of pods.items.filter((x) => !x.metadata.deletionTimestamp)) {
+      await h.admin.mergePatch(`/api/v1/namespaces/${ns}/pods/${p.metadata.name}`, { metadata: { annotations: { [key]: value } } });
+    }
+  }
+
+  /**
+   * Waits until `replicas` pods are Running and Ready and metrics.k8s.io serves, for each, the usage
+   * its annotation asks for (cpu within 5 %, memory exactly) in a sample whose window starts after the
+   * pod became Ready: the HPA counts such a pod as ready even inside the cpu initialization period.
+   * `notReady` pods must have turned not Ready instead (their samples do not matter).
+   */
+  async function settled(ns: string, app: string, replicas: number, resource: 'cpu' | 'memory', notReady = 0): Promise<void> {
+    const t0 = Date.now();
+    let last = '';
+    while (Date.now() - t0 < 90_000) {
+      const pods = (await h.admin.list<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: `app=${app}` } })).items
+        .filter((p) => !p.metadata.deletionTimestamp);
+      let metrics: PodMetrics[] = [];
+      try {
+        metrics = (await h.admin.list<{ items: PodMetrics[] }>(`/apis/metrics.k8s.io/v1beta1/namespaces/${ns}/pods`)).items;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      const isReady = (p: Pod) => !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      const ok = pods.length === replicas && pods.filter((p) => !isReady(p)).length === notReady && pods.filter(isReady).every((p) => {
+        const ready = p.status.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+        const m = metrics.find((x) => x.metadata.name === p.metadata.name);
+        if (p.status.phase !== 'Running' || !ready || !m) return false;
+        const windowMs = Number(/^(\d+(?:\.\d+)?)s$/.exec(m.window)?.[1] ?? 'NaN') * 1000;
+        if (!(Date.parse(m.timestamp) - windowMs >= Date.parse(ready.lastTransitionTime ?? ''))) return false;
+        const want = milli(p.metadata.annotations?.[resource === 'cpu' ? CPU : MEM] ?? '0');
+        const got = milli(m.containers[0]!.usage[resource]);
+        return resource === 'cpu' ? Math.abs(got - want) <= want * 0.05 : got === want;
+      });
+      if (ok) return;
+      last ||= `${pods.length} pods, ${metrics.length} samples`;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`pods of ${ns}/${app} did not settle at ${replicas} with their usage served: ${last}`);
+  }
+
+  it('scales on cpu Utilization to the HPA count, holds within tolerance, and scales down after its stabilization window', async () => {
+    const ns = await h.namespace('e2e-cpu');
+    await create(h, ns, workload('web', 2, { [CPU]: '225m' }));
+    await create(h, ns, scaledObject('web', { scaleTargetRef: { name: 'web' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 10,
+      advanced: { horizontalPodAutoscalerConfig: { behavior: {
+        scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] },
+        scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] } } } },
+      triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] }));
+    const dep = `/apis/apps/v1/namespaces/${ns}/deployments/web`;
+    await settled(ns, 'web', 2, 'cpu');
+    // 225m of 200m = 112.5 % against 50 %: ratio 2.25 over 2 pods -> ceil(4.5) = 5
+    let p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await specReplicas(h, dep), 5, p.report.objects[0]!.reason);
+
+    await settled(ns, 'web', 5, 'cpu');
+    await setUsage(ns, 'web', CPU, '105m');
+    await settled(ns, 'web', 5, 'cpu');
+    // 105m = 52.5 %: ratio 1.05, within the 10 % tolerance -> stays at 5
+    p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 5, p.report.objects[0]!.reason);
+
+    await setUsage(ns, 'web', CPU, '30m');
+    await settled(ns, 'web', 5, 'cpu');
+    // 30m = 15 %: ratio 0.3 over 5 pods -> ceil(1.5) = 2, but the 300 s window still holds the earlier 5
+    p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 5, `held by stabilization: ${p.report.objects[0]!.reason}`);
+    await h.admin.mergePatch(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects/web`,
+      { spec: { advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleDown: { stabilizationWindowSeconds: 0 } } } } } });
+    // without the window the recommendation of 2 applies
+    p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 2, p.report.objects[0]!.reason);
+    assert.deepEqual(p.report.denied, []);
+  });
+
+  it('scales on memory AverageValue to the HPA count', async () => {
+    const ns = await h.namespace('e2e-mem');
+    await create(h, ns, workload('cache', 2, { [MEM]: '96Mi' }));
+    await create(h, ns, scaledObject('cache', { scaleTargetRef: { name: 'cache' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 10,
+      advanced: { horizontalPodAutoscalerConfig: { behavior: {
+        scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] },
+        scaleDown: { stabilizationWindowSeconds: 0 } } } },
+      triggers: [{ type: 'memory', metricType: 'AverageValue', metadata: { value: '40Mi' } }] }));
+    const dep = `/apis/apps/v1/namespaces/${ns}/deployments/cache`;
+    await settled(ns, 'cache', 2, 'memory');
+    // average 96Mi against 40Mi: ratio 2.4 over 2 pods -> ceil(4.8) = 5
+    let p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await specReplicas(h, dep), 5, p.report.objects[0]!.reason);
+    await settled(ns, 'cache', 5, 'memory');
+    await setUsage(ns, 'cache', MEM, '30Mi');
+    await settled(ns, 'cache', 5, 'memory');
+    // 30Mi against 40Mi: ratio 0.75 over 5 pods -> ceil(3.75) = 4
+    p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 4, p.report.objects[0]!.reason);
+  });
+
+  it('with cpu and a queue trigger and minReplicaCount 0, goes to 0 only once the queue trigger is inactive', async () => {
+    const ns = await h.namespace('e2e-cpu-queue');
+    await create(h, ns, workload('worker', 0, { [CPU]: '20m' }));
+    await create(h, ns, scaledObject('worker', { scaleTargetRef: { name: 'worker' }, pollingInterval: 1, cooldownPeriod: 1, minReplicaCount: 0, maxReplicaCount: 10,
+      triggers: [
+        { type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } },
+        { type: 'metrics-api', metadata: { url: src.url, valueLocation: 'queue.depth', targetValue: '2' } },
+      ] }));
+    const dep = `/apis/apps/v1/namespaces/${ns}/deployments/worker`;
+    src.set(0);
+    let p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 0, `cpu alone never activates: ${p.report.objects[0]!.reason}`);
+    src.set(1);
+    p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 1, `the queue activates: ${p.report.objects[0]!.reason}`);
+    await settled(ns, 'worker', 1, 'cpu');
+    // queue 1 (active) and cpu 10 %: both propose 1, and an active trigger keeps the workload from 0
+    p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 1, p.report.objects[0]!.reason);
+    src.set(0);
+    let replicas = 1;
+    for (let i = 0; i < 4 && replicas !== 0; i++) {
+      p = await pass(h, { kubeconfig, namespaces: [ns] });
+      replicas = await specReplicas(h, dep);
+    }
+    assert.equal(replicas, 0, `queue inactive, cooldown over: ${p.report.objects[0]!.reason}`);
+  });
+
+  it('counts a pod that is not Ready as using nothing when cpu asks for more, as the HPA does', async () => {
+    const ns = await h.namespace('e2e-cpu-unready');
+    await create(h, ns, workload('api', 3, { [CPU]: '300m' }));
+    await create(h, ns, scaledObject('api', { scaleTargetRef: { name: 'api' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 20,
+      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
+      triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] }));
+    await settled(ns, 'api', 3, 'cpu');
+    const pods = await h.admin.list<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'app=api' } });
+    // kwok's pod-not-ready stage (harness): its readiness now fails, its usage is still reported
+    await h.admin.mergePatch(`/api/v1/namespaces/${ns}/pods/${pods.items[0]!.metadata.name}`, { metadata: { annotations: { 'scalepass.dev/test-ready': 'false' } } });
+    await settled(ns, 'api', 3, 'cpu', 1);
+    // ready pods at 300m of 200m = 150 % against 50 %: ratio 3. Scaling up with an unready pod, the HPA counts
+    // it at 0: (150 + 150 + 0) / 3 = 100 %, ratio 2 over 3 pods -> 6 (counting its own 150 % would give 9)
+    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/api`), 6, p.report.objects[0]!.reason);
+  });
+});
