@@ -140,6 +140,7 @@ describe('ScaledJobs in the pass', () => {
     const p2 = await pass(h, { kubeconfig, namespaces: [ns] });
     const o2 = sjOf(p2, 'worker');
     assert.deepEqual([o2.jobs?.running, o2.jobs?.toCreate, o2.jobs?.created.length], [5, 0, 0], `while 5 run, none more: ${o2.reason}`);
+    assert.equal(o2.statusWritten, false, 'a pass with nothing new to do writes no status');
     assert.equal((await jobsOf(h, ns, 'worker')).length, 5);
 
     await finish(h, ns, first);
