@@ -4,6 +4,7 @@
 // tests says it is done with its item by setting that annotation to 0s, and kwok completes the pod
 // (or fails it with `scalepass.dev/test-outcome: fail`), after which the Job controller finishes the Job.
 import type { Harness } from './harness.ts';
+import { until } from './until.ts';
 
 export const DELAY = 'pod-complete.stage.kwok.x-k8s.io/delay';
 export const SJ_LABEL = 'scaledjob.keda.sh/name';
@@ -64,22 +65,6 @@ export function isFinished(j: JobLive): boolean {
 async function podsOf(h: Harness, ns: string, job: string): Promise<PodLive[]> {
   const l = await h.admin.list<{ items: PodLive[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: `batch.kubernetes.io/job-name=${job}` } });
   return l.items;
-}
-
-/** Polls the API until `check` returns a value: the server's state, not a timer, ends the wait. */
-export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
 
 /** every unfinished Job of the ScaledJob has a Running pod on a simulated node */

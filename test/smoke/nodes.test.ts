@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { harness, type Harness } from '../helpers/harness.ts';
 import { ApiError } from '../../src/kube/rest.ts';
 import { KUBECTL } from '../helpers/install.ts';
+import { until } from '../helpers/until.ts';
 
 const run = promisify(execFile);
 
@@ -17,22 +18,6 @@ interface Pod {
   status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { state: { terminated?: { exitCode: number } } }[] };
 }
 interface Job { status: { startTime?: string; completionTime?: string; succeeded?: number; failed?: number; conditions?: { type: string; status: string }[] } }
-
-/** Polls the API until `check` returns a value (the server's state, not a timer, ends the wait). */
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 const ready = (p: Pod) => p.status.phase === 'Running' && !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 const condition = (j: Job, type: string) => j.status.conditions?.some((c) => c.type === type && c.status === 'True');

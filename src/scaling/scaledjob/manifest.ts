@@ -10,22 +10,17 @@
 // Differences from KEDA: managed-by says scalepass and version is scalepass's, not keda-operator's.
 
 import { GENERATION_ANNOTATION } from './jobs.ts';
-import type { JobManifest, JobSpec } from './types.ts';
+import type { JobManifest, JobSpec, ScaledJobDecideInput } from './types.ts';
 
 export const SCALEDJOB_NAME_LABEL = 'scaledjob.keda.sh/name';
 export const EXCLUDED_LABELS_ANNOTATION = 'scaledjob.keda.sh/job-excluded-labels';
 export const MANAGED_BY = 'scalepass';
 
-export interface JobManifestInput {
-  name: string;
-  namespace: string;
-  uid: string;
-  generation: number;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
+/** The ScaledJob's own identity, as the decision has it, plus what the Job is made from. */
+export type JobManifestInput = Pick<ScaledJobDecideInput, 'name' | 'namespace' | 'uid' | 'generation' | 'labels' | 'annotations'> & {
   jobTargetRef: JobSpec;
   version: string;
-}
+};
 
 export function jobManifest(i: JobManifestInput): JobManifest {
   const excluded = new Set(i.annotations[EXCLUDED_LABELS_ANNOTATION]?.split(',') ?? []);
