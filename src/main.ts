@@ -105,7 +105,9 @@ export async function main(c: Config, processStart: number): Promise<number> {
     }
     const report = await runPass(rest, telemetry.recorder, log, {
       namespaces: c.namespaces, labelSelector: c.labelSelector, concurrency: c.concurrency,
-      triggerTimeoutMs: c.triggerTimeoutMs, passDeadlineMs: c.passDeadlineMs, dryRun: c.dryRun,
+      triggerTimeoutMs: c.triggerTimeoutMs,
+      readinessTiming: { cpuInitializationPeriodMs: c.cpuInitializationPeriodSeconds * 1000, delayOfInitialReadinessStatusMs: c.initialReadinessDelaySeconds * 1000 },
+      passDeadlineMs: c.passDeadlineMs, dryRun: c.dryRun,
       shardIndex: c.shardIndex, shardCount: c.shardCount, scheduledStart: sched.time,
       lastPass: lease?.lastPass, instance: process.env.HOSTNAME ?? os.hostname(), leaseLost: lease?.lost,
     });

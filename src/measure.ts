@@ -13,6 +13,7 @@ import type { Semaphore } from './limit.ts';
 import type { ClientRegistry } from './scalers/clients.ts';
 import type { PodLister } from './kube/pods.ts';
 import { resourceMetricInput, type PodMetricsReader } from './kube/pod-metrics.ts';
+import type { ReadinessTiming } from './scaling/resource-metrics.ts';
 import { parseResourceTrigger } from './scalers/cpu-memory.ts';
 import { isResourceTrigger } from './scaling/status.ts';
 
@@ -38,6 +39,8 @@ export interface MeasureDeps {
   slots: Semaphore;
   deadline: AbortSignal;
   triggerTimeoutMs: number;
+  /** the HPA's cpu initialization period and initial readiness delay */
+  readinessTiming: ReadinessTiming;
   /** ms left until the pass deadline */
   remainingMs: () => number;
   now: () => number;
@@ -148,7 +151,7 @@ async function measureResource(d: MeasureDeps, ns: string, selector: string, tri
   const signal = AbortSignal.any([d.deadline, AbortSignal.timeout(timeoutMs)]);
   const settle = <T>(p: Promise<T>): Promise<T | { error: string }> => raceAbort(p, signal, d.triggerTimeoutMs).catch((e: unknown) => ({ error: message(e) }));
   const [podMetrics, pods] = await Promise.all([settle(d.podMetrics.namespace(ns)), settle(d.pods.list(ns, selector))]);
-  m.resource = resourceMetricInput(spec, pods, podMetrics);
+  m.resource = { ...resourceMetricInput(spec, pods, podMetrics), timing: d.readinessTiming };
 }
 
 /** A scaler that ignores its AbortSignal must still not hold up the pass. */

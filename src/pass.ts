@@ -13,6 +13,7 @@ import type { Logger } from './log.ts';
 import { AuthCache } from './auth/resolve.ts';
 import { pool, Semaphore } from './limit.ts';
 import { message, type MeasureDeps, type TriggerReport } from './measure.ts';
+import type { ReadinessTiming } from './scaling/resource-metrics.ts';
 import { guardWrite, type AnyScaled, type Kind, type KindRun, type ObjectReport, type PassContext } from './kinds/kind.ts';
 import { refOf } from './kinds/shared.ts';
 import { scaledObjects } from './kinds/scaledobject.ts';
@@ -29,6 +30,8 @@ export interface PassOptions {
   labelSelector?: string;
   concurrency: number;
   triggerTimeoutMs: number;
+  /** the HPA's cpu initialization period and initial readiness delay, for cpu triggers */
+  readinessTiming: ReadinessTiming;
   passDeadlineMs: number;
   dryRun: boolean;
   shardIndex: number;
@@ -71,7 +74,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   // the pods of scale targets (Value targets, cpu/memory triggers): one LIST per namespace and selector
   const pods = new PodLister(rest, deadline);
   const measuring: MeasureDeps = {
-    rest, auth: new AuthCache(rest), rec, slots: new Semaphore(o.concurrency), deadline, triggerTimeoutMs: o.triggerTimeoutMs,
+    rest, auth: new AuthCache(rest), rec, slots: new Semaphore(o.concurrency), deadline, triggerTimeoutMs: o.triggerTimeoutMs, readinessTiming: o.readinessTiming,
     remainingMs: () => o.passDeadlineMs - (now() - start), now, scalers, clients, pods, podMetrics: new PodMetricsReader(rest, deadline),
   };
   const ctx: PassContext = {

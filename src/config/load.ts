@@ -30,6 +30,8 @@ export interface Config {
   shardCount: number;
   leaseNamespace?: string;
   leaseDurationSeconds: number;
+  cpuInitializationPeriodSeconds: number;
+  initialReadinessDelaySeconds: number;
   emitCurrentKedaNames: boolean;
   jobName?: string;
   jobNamespace?: string;

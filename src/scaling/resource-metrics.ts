@@ -69,6 +69,8 @@ export interface ResourceMetricInput {
   pods: ResourcePod[] | { error: string };
   /** the HPA cannot compute any metric for this target (e.g. 'selector is required'), in its words */
   error?: string;
+  /** the cluster's HPA timing flags; the HPA's defaults when unset */
+  timing?: ReadinessTiming;
 }
 
 /** kube-controller-manager's --horizontal-pod-autoscaler-cpu-initialization-period and -initial-readiness-delay */
@@ -224,7 +226,7 @@ export function resourceProposal(
   currentReplicas: number,
   tolerance: Tolerance,
   now: number,
-  timing: ReadinessTiming = HPA_DEFAULT_TIMING,
+  timing: ReadinessTiming = input.timing ?? HPA_DEFAULT_TIMING,
 ): ResourceProposal {
   const { resource, target, containerName } = input;
   const utilization = target.type === 'Utilization';

@@ -186,4 +186,38 @@ describe('cpu and memory triggers on running pods', () => {
     assert.equal(p.code, 0, p.stderr);
     assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/api`), 6, p.report.objects[0]!.reason);
   });
+  it('after the cpu initialization period, a pod that never became Ready counts at 0 but one that turned not Ready later counts with its usage', async () => {
+    const ns = await h.namespace('e2e-cpu-delay');
+    await create(h, ns, workload('api', 2, { [CPU]: '275m' }));
+    // a pod of the same selector whose readiness fails from its start (kwok's pod-not-ready stage, harness):
+    // owned by a ConfigMap so the ReplicaSet does not adopt it
+    const owner = await h.admin.create<{ metadata: { uid: string } }>(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner' } });
+    const neverReady = { apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'api-never-ready', labels: { app: 'api' }, annotations: { [CPU]: '275m', 'scalepass.dev/test-ready': 'false' },
+        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid, controller: true }] },
+      spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu: '200m', memory: '64Mi' } } }] } };
+    await create(h, ns, neverReady);
+    await create(h, ns, scaledObject('api', { scaleTargetRef: { name: 'api' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 20,
+      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
+      triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] }));
+    const delayS = 8;
+    await settled(ns, 'api', 3, 'cpu', 1);
+    const podsNow = async () => (await h.admin.list<{ items: (Pod & { status: { startTime?: string } })[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'app=api' } })).items;
+    const readyAt = (p: Pod) => Date.parse(p.status.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '');
+    const never = (await podsNow()).find((p) => p.metadata.name === 'api-never-ready')!;
+    assert.ok(readyAt(never) - Date.parse(never.status.startTime!) < delayS * 1000, 'its Ready condition changed within the delay after its start');
+    // a Deployment pod turns not Ready once it has run longer than the delay
+    const later = (await podsNow()).find((p) => p.metadata.name !== 'api-never-ready')!;
+    while (Date.now() < Date.parse(later.status.startTime!) + (delayS + 2) * 1000) await new Promise((r) => setTimeout(r, 250));
+    await h.admin.mergePatch(`/api/v1/namespaces/${ns}/pods/${later.metadata.name}`, { metadata: { annotations: { 'scalepass.dev/test-ready': 'false' } } });
+    await settled(ns, 'api', 3, 'cpu', 2);
+    // both not Ready, but only the one that never was is unready (cpu initialization period 0, delay 8 s):
+    // the ready pod and the later one at 275m of 200m = 137 %: ratio 2.75 > 1, so the unready pod counts at 0:
+    // (275 + 275 + 0) / 600 = 91 %, ratio 1.83 over 3 pods -> ceil(5.5) = 6 (±5 % cpu: 5.2-5.8 -> 6).
+    // Treating both as unready would keep 2 (the recount reverses the direction); counting all would give 8-9.
+    const p = await pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--cpu-initialization-period-seconds', '0', '--initial-readiness-delay-seconds', String(delayS)] });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/api`), 6, p.report.objects[0]!.reason);
+    assert.match(p.report.objects[0]!.reason ?? '', /1 unready pod counted at 0/);
+  });
 });

@@ -30,7 +30,8 @@ describe('config schema', () => {
     const keys: Record<keyof Config, true> = {
       namespaces: true, labelSelector: true, concurrency: true, triggerTimeoutMs: true, passDeadlineMs: true,
       flushTimeoutMs: true, schedule: true, logLevel: true, dryRun: true, output: true, shardIndex: true,
-      shardCount: true, leaseNamespace: true, leaseDurationSeconds: true, emitCurrentKedaNames: true, jobName: true, jobNamespace: true,
+      shardCount: true, leaseNamespace: true, leaseDurationSeconds: true, cpuInitializationPeriodSeconds: true, initialReadinessDelaySeconds: true,
+      emitCurrentKedaNames: true, jobName: true, jobNamespace: true,
     };
     assert.deepEqual(Object.keys(CONFIG_FIELDS).sort(), Object.keys(keys).sort());
     for (const [name, f] of Object.entries(CONFIG_FIELDS)) {
@@ -47,7 +48,7 @@ describe('config defaults', () => {
     assert.deepEqual(config, {
       namespaces: [], concurrency: 16, triggerTimeoutMs: 5000, passDeadlineMs: 50000, flushTimeoutMs: 5000,
       schedule: '* * * * *', logLevel: 'info', dryRun: false, output: 'table', shardIndex: 0, shardCount: 1,
-      leaseDurationSeconds: 15, emitCurrentKedaNames: false,
+      leaseDurationSeconds: 15, cpuInitializationPeriodSeconds: 300, initialReadinessDelaySeconds: 30, emitCurrentKedaNames: false,
     });
     assert.equal(sources.concurrency, 'default');
   });

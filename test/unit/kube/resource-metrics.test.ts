@@ -20,7 +20,7 @@ import { measureTriggers, type MeasureDeps, type MeasureSubject, type TriggerRep
 import { noopRecorder, type Recorder } from '../../../src/telemetry/recorder.ts';
 import type { ScaledObject } from '../../../src/kube/scaledobjects.ts';
 import type { ResolvedTarget } from '../../../src/kube/targets.ts';
-import { resourceProposal } from '../../../src/scaling/resource-metrics.ts';
+import { HPA_DEFAULT_TIMING, resourceProposal } from '../../../src/scaling/resource-metrics.ts';
 import { DEFAULT_TOLERANCE } from '../../../src/scaling/tolerance.ts';
 
 const NOW = Date.parse('2025-03-01T10:00:00Z');
@@ -118,7 +118,7 @@ function subject(so: ScaledObject, selector: string): MeasureSubject {
 
 function deps(rest: KubeRest, rec: Recorder = noopRecorder): MeasureDeps {
   return {
-    rest, auth: new AuthCache(rest, 'scalepass-system'), rec, slots: new Semaphore(4), deadline: AbortSignal.timeout(10_000), triggerTimeoutMs: 5_000,
+    rest, auth: new AuthCache(rest, 'scalepass-system'), rec, slots: new Semaphore(4), deadline: AbortSignal.timeout(10_000), triggerTimeoutMs: 5_000, readinessTiming: HPA_DEFAULT_TIMING,
     remainingMs: () => 10_000, now: () => NOW, scalers: [], clients: new ClientRegistry(), pods: new PodLister(rest), podMetrics: new PodMetricsReader(rest),
   };
 }
