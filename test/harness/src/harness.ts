@@ -31,6 +31,8 @@ export interface HarnessState {
   adminCertFile: string;
   adminKeyFile: string;
   otlpEndpoint: string;
+  /** The same collector's OTLP/gRPC receiver (host:port, plaintext). */
+  otlpGrpcEndpoint: string;
   metricsFile: string;
   collectorSelfMetrics: string;
   promExporterUrl: string;
@@ -75,6 +77,7 @@ function writeEnv(s: HarnessState): void {
   const lines = {
     KUBECONFIG: s.kubeconfig,
     OTEL_EXPORTER_OTLP_ENDPOINT: s.otlpEndpoint,
+    SCALEPASS_HARNESS_OTLP_GRPC_ENDPOINT: s.otlpGrpcEndpoint,
     SCALEPASS_HARNESS_METRICS_FILE: s.metricsFile,
     PROMETHEUS_URL: s.prometheusUrl,
     SCALEPASS_HARNESS_PROM_EXPORTER_URL: s.promExporterUrl,
@@ -91,12 +94,14 @@ function writeEnv(s: HarnessState): void {
   fs.writeFileSync(path.join(HARNESS_DIR, 'env'), text);
 }
 
-function collectorConfig(dir: string, p: { otlp: number; prom: number; self: number }): string {
+function collectorConfig(dir: string, p: { otlp: number; otlpGrpc: number; prom: number; self: number }): string {
   return `receivers:
   otlp:
     protocols:
       http:
         endpoint: 127.0.0.1:${p.otlp}
+      grpc:
+        endpoint: 127.0.0.1:${p.otlpGrpc}
 processors:
   # scalepass exports delta counters (one run = one interval); Prometheus needs running totals
   deltatocumulative: {}
@@ -168,8 +173,8 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
     fs.writeFileSync(STATE(), JSON.stringify(state, null, 2));
   };
   try {
-    const [etcdC, etcdP, ap, kcm, otlp, promExp, self, prom, nats, natsMon, sched, kwokP, msP] = await freePorts(13) as
-      [number, number, number, number, number, number, number, number, number, number, number, number, number];
+    const [etcdC, etcdP, ap, kcm, otlp, promExp, self, prom, nats, natsMon, sched, kwokP, msP, otlpGrpc] = await freePorts(14) as
+      [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
     const t0 = Date.now();
     const pki = makePki(path.join(dir, 'pki'));
     const ca = fs.readFileSync(pki.ca, 'utf8');
@@ -179,7 +184,7 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
     fs.writeFileSync(kc, kubeconfig(server, ca, { certPem: tls.cert, keyPem: tls.key }, 'harness-admin'));
     Object.assign(state, {
       apiserver: server, kubeconfig: kc, caFile: pki.ca, adminCertFile: pki.adminCert, adminKeyFile: pki.adminKey,
-      otlpEndpoint: `http://127.0.0.1:${otlp}`, metricsFile: path.join(dir, 'otel/metrics.jsonl'),
+      otlpEndpoint: `http://127.0.0.1:${otlp}`, otlpGrpcEndpoint: `127.0.0.1:${otlpGrpc}`, metricsFile: path.join(dir, 'otel/metrics.jsonl'),
       collectorSelfMetrics: `http://127.0.0.1:${self}/metrics`, promExporterUrl: `http://127.0.0.1:${promExp}/metrics`,
       prometheusUrl: `http://127.0.0.1:${prom}`, natsUrl: `nats://127.0.0.1:${nats}`, natsMonitoringUrl: `http://127.0.0.1:${natsMon}`,
       etcdEndpoint: `http://127.0.0.1:${etcdC}`, nodes: NODE_NAMES, kwokUrl: `http://127.0.0.1:${kwokP}`,
@@ -199,7 +204,7 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
     timings.etcd = await waitFor(etcd, 'healthy', async () => (await get(`http://127.0.0.1:${etcdC}/health`)).body.includes('"health":"true"'), 30_000);
 
     // Collector, Prometheus and NATS don't depend on the apiserver: start them now.
-    fs.writeFileSync(path.join(dir, 'otel/config.yaml'), collectorConfig(dir, { otlp, prom: promExp, self }));
+    fs.writeFileSync(path.join(dir, 'otel/config.yaml'), collectorConfig(dir, { otlp, otlpGrpc, prom: promExp, self }));
     const col = start('otelcol', path.join(BIN, 'otelcol-harness'), [`--config=file:${dir}/otel/config.yaml`], logs);
     procs.push(col);
     fs.writeFileSync(path.join(dir, 'prom/prometheus.yml'),
@@ -283,6 +288,7 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
     timings['metrics.k8s.io'] = await waitForChain([kwokProc, msProc], 'probe pod usage served by metrics.k8s.io', probePodMetrics(api, `http://127.0.0.1:${kwokP}`, who, probe.pod!, probe.node!), 60_000);
     timings.otelcol = await waitFor(col, 'accepting OTLP/HTTP', async () =>
       (await get(`http://127.0.0.1:${otlp}/v1/metrics`, {}, 'POST', '{"resourceMetrics":[]}', { 'content-type': 'application/json' })).status === 200, 30_000);
+    timings['otelcol grpc'] = await waitFor(col, 'accepting OTLP/gRPC connections', () => tcpOpen('127.0.0.1', otlpGrpc), 30_000);
     timings.prometheus = await waitFor(promProc, 'ready', async () => (await get(`http://127.0.0.1:${prom}/-/ready`)).status === 200, 30_000);
     timings.nats = await waitFor(natsProc, 'ready', async () => (await tcpOpen('127.0.0.1', nats)) && (await get(`http://127.0.0.1:${natsMon}/healthz?js-enabled-only=true`)).status === 200, 30_000);
     state.services = await services;
