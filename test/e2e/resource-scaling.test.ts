@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { Harness } from '../helpers/harness.ts';
 import type { MetricsServer } from '../helpers/metrics-server.ts';
 import { create, scaledObject, specReplicas, pass, suiteSetup } from '../helpers/fixtures.ts';
+import { until } from '../helpers/until.ts';
 
 const CPU = 'kwok.x-k8s.io/usage-cpu';
 const MEM = 'kwok.x-k8s.io/usage-memory';
@@ -52,9 +53,10 @@ describe('cpu and memory triggers on running pods', () => {
    * Waits until `replicas` pods are Running and Ready and metrics.k8s.io serves, for each, the usage
    * its annotation asks for (cpu within 5 %, memory exactly) in a sample whose window starts after the
    * pod became Ready: the HPA counts such a pod as ready even inside the cpu initialization period.
-   * `notReady` pods must have turned not Ready instead (their samples do not matter).
+   * `notReady` pods must have turned not Ready instead (their samples do not matter); `unmeasured` pods must be
+   * Running and Ready with no sample at all.
    */
-  async function settled(ns: string, app: string, replicas: number, resource: 'cpu' | 'memory', notReady = 0): Promise<void> {
+  async function settled(ns: string, app: string, replicas: number, resource: 'cpu' | 'memory', notReady = 0, unmeasured: string[] = []): Promise<void> {
     const t0 = Date.now();
     let last = '';
     while (Date.now() - t0 < 90_000) {
@@ -68,6 +70,7 @@ describe('cpu and memory triggers on running pods', () => {
       }
       const isReady = (p: Pod) => !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
       const ok = pods.length === replicas && pods.filter((p) => !isReady(p)).length === notReady && pods.filter(isReady).every((p) => {
+        if (unmeasured.includes(p.metadata.name)) return p.status.phase === 'Running' && !metrics.some((x) => x.metadata.name === p.metadata.name);
         const ready = p.status.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
         const m = metrics.find((x) => x.metadata.name === p.metadata.name);
         if (p.status.phase !== 'Running' || !ready || !m) return false;
@@ -218,6 +221,101 @@ describe('cpu and memory triggers on running pods', () => {
     const p = await pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--cpu-initialization-period-seconds', '0', '--initial-readiness-delay-seconds', String(delayS)] });
     assert.equal(p.code, 0, p.stderr);
     assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/api`), 6, p.report.objects[0]!.reason);
+    assert.match(p.report.objects[0]!.reason ?? '', /1 unready pod counted at 0/);
+  });
+
+  /** A bare pod of the Deployment's selector, owned by a ConfigMap so the ReplicaSet does not adopt it. */
+  async function barePod(ns: string, name: string, app: string, annotations: Record<string, string>, spec: Record<string, unknown> = {}): Promise<void> {
+    const owner = await h.admin.create<{ metadata: { uid: string } }>(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-owner` } });
+    const pod = { apiVersion: 'v1', kind: 'Pod',
+      metadata: { name, labels: { app }, annotations, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: `${name}-owner`, uid: owner.metadata.uid, controller: true }] },
+      spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu: '200m', memory: '64Mi' } } }], ...spec } };
+    await create(h, ns, pod);
+  }
+
+  it('counts a pod without metrics against the direction of the change: at 0 to scale up, at 100 % of its request to scale down', async () => {
+    const ns = await h.namespace('e2e-mem-missing');
+    // A 4th kwok node whose resource-metrics path names no node: kwok answers it with no pods, so
+    // metrics-server has no sample for a pod running there (as for a kubelet that cannot report it).
+    // Tainted so no other test's pod lands on it; the pod below is bound to it directly.
+    const node = `kwok-no-metrics-${ns.slice(-5)}`;
+    await h.admin.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node',
+      metadata: { name: node, labels: { type: 'kwok', 'kubernetes.io/hostname': node },
+        annotations: { 'kwok.x-k8s.io/node': 'fake', 'metrics.k8s.io/resource-metrics-path': '/metrics/nodes/no-such-node/metrics/resource' } },
+      spec: { podCIDR: '10.244.99.0/24', podCIDRs: ['10.244.99.0/24'], taints: [{ key: 'scalepass.dev/no-metrics', effect: 'NoSchedule' }] },
+      status: { allocatable: { cpu: '8', memory: '32Gi', pods: '100' }, capacity: { cpu: '8', memory: '32Gi', pods: '100' },
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: node }] } });
+    try {
+      await create(h, ns, workload('cache', 2, { [MEM]: '96Mi' }));
+      await barePod(ns, 'cache-unmeasured', 'cache', { [MEM]: '96Mi' },
+        { nodeName: node, tolerations: [{ key: 'scalepass.dev/no-metrics', operator: 'Exists', effect: 'NoSchedule' }] });
+      await create(h, ns, scaledObject('cache', { scaleTargetRef: { name: 'cache' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 10,
+        advanced: { horizontalPodAutoscalerConfig: { behavior: {
+          scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] },
+          scaleDown: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] } } } },
+        triggers: [{ type: 'memory', metricType: 'Utilization', metadata: { value: '100' } }] }));
+      const dep = `/apis/apps/v1/namespaces/${ns}/deployments/cache`;
+      await settled(ns, 'cache', 3, 'memory', 0, ['cache-unmeasured']);
+      // measured pods at 96Mi of 64Mi = 150 % against 100 %: ratio 1.5, scaling up, so the pod without a sample
+      // counts at 0: (96 + 96 + 0) / (3 x 64) = 100 %, ratio 1.0 -> within tolerance, stays at 2.
+      // (Ignoring it would give ceil(1.5 x 2) = 3; counting it at its real 150 %, ceil(1.5 x 3) = 5.)
+      let p = await pass(h, { kubeconfig, namespaces: [ns] });
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(await specReplicas(h, dep), 2, p.report.objects[0]!.reason);
+      assert.match(p.report.objects[0]!.reason ?? '', /1 pod without metrics counted at 0/);
+
+      await h.admin.mergePatch(dep, { spec: { replicas: 4 } });
+      await settled(ns, 'cache', 5, 'memory', 0, ['cache-unmeasured']);
+      await setUsage(ns, 'cache', MEM, '16Mi');
+      await settled(ns, 'cache', 5, 'memory', 0, ['cache-unmeasured']);
+      // measured pods at 16Mi = 25 %: ratio 0.25, scaling down, so the pod without a sample counts at 100 % of
+      // its request: (4 x 16 + 64) / (5 x 64) = 40 %, ratio 0.4 over 5 pods -> ceil(2.0) = 2.
+      // (Ignoring it would give ceil(0.25 x 4) = 1.)
+      p = await pass(h, { kubeconfig, namespaces: [ns] });
+      assert.equal(p.code, 0, p.stderr);
+      assert.equal(await specReplicas(h, dep), 2, p.report.objects[0]!.reason);
+      assert.match(p.report.objects[0]!.reason ?? '', /1 pod without metrics counted at 100 %/);
+    } finally {
+      await h.admin.delete(`/api/v1/namespaces/${ns}/pods/cache-unmeasured`, { query: { gracePeriodSeconds: '0' } }).catch(() => undefined);
+      await h.admin.delete(`/api/v1/nodes/${node}`);
+    }
+  });
+
+  it('within the cpu initialization period, ignores a Ready pod whose sample started before it became Ready again', async () => {
+    const ns = await h.namespace('e2e-cpu-window');
+    await create(h, ns, workload('api', 2, { [CPU]: '325m' }));
+    await create(h, ns, scaledObject('api', { scaleTargetRef: { name: 'api' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 20,
+      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
+      triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] }));
+    await settled(ns, 'api', 2, 'cpu');
+    const path = (n: string) => `/api/v1/namespaces/${ns}/pods/${n}`;
+    const pods = await h.admin.list<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'app=api' } });
+    const name = pods.items[0]!.metadata.name;
+    const ready = async () => (await h.admin.get<Pod>(path(name))).status.conditions?.find((c) => c.type === 'Ready');
+    // its readiness fails, then passes again (kwok's pod-not-ready and pod-ready-again stages, harness)
+    await h.admin.mergePatch(path(name), { metadata: { annotations: { 'scalepass.dev/test-ready': 'false' } } });
+    await until('the pod turns not Ready', async () => ((await ready())?.status === 'False' ? true : undefined), 30_000);
+    await h.admin.mergePatch(path(name), { metadata: { annotations: { 'scalepass.dev/test-ready': 'true' } } });
+    const again = await until('the pod is Ready again', async () => { const c = await ready(); return c?.status === 'True' ? c : undefined; }, 30_000);
+    const readyAgainAt = Date.parse(again.lastTransitionTime!);
+    /** Its served sample, and whether its window starts before the pod became Ready again. */
+    const sample = async () => {
+      const m = await h.admin.get<PodMetrics>(`/apis/metrics.k8s.io/v1beta1/namespaces/${ns}/pods/${name}`);
+      const windowMs = Number(/^(\d+(?:\.\d+)?)s$/.exec(m.window)?.[1] ?? 'NaN') * 1000;
+      return { m, early: Date.parse(m.timestamp) < readyAgainAt + windowMs };
+    };
+    const before = await sample();
+    const p = await pass(h, { kubeconfig, namespaces: [ns] });
+    const after = await sample();
+    assert.equal(p.code, 0, p.stderr);
+    // Samples only move forward: both bracketing samples starting before the transition means the pass read
+    // one that did too (metrics-server scrapes every 10 s, so this holds for 10-20 s after the transition).
+    assert.ok(before.early && after.early, `the samples around the pass started before the pod became Ready again: ${JSON.stringify([before.m, after.m])}`);
+    assert.equal((await ready())?.status, 'True', 'the pod stayed Ready');
+    // the other pod at 325m of 200m = 162 % against 50 %: ratio 3.25 > 1, so the Ready-again pod counts at 0:
+    // (325 + 0) / 400 = 81 %, ratio 1.63 over 2 pods -> ceil(3.25) = 4 (±5 % cpu: 3.1-3.4 -> 4).
+    // Counting its sample would give 162 %, ceil(3.25 x 2) = 7.
+    assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/api`), 4, p.report.objects[0]!.reason);
     assert.match(p.report.objects[0]!.reason ?? '', /1 unready pod counted at 0/);
   });
 });
