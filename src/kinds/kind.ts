@@ -69,6 +69,8 @@ export interface ObjectReport {
   reason?: string;
   scaled: boolean;
   statusWritten: boolean;
+  /** a ScaledObject's HPA history annotation was written (../scaling/hpa-history.ts) */
+  historyWritten?: boolean;
   events: DecisionEvent[];
   loopLatencyMs?: number;
 }

@@ -12,6 +12,8 @@ import { specSchemaError } from '../scaledobject-spec.ts';
 import { decide } from '../scaling/decide.ts';
 import { eventsAfterFailedScale } from '../scaling/events.ts';
 import { readAnnotations } from '../scaling/annotations.ts';
+import { hpaHistoryPatch, kedaStatus, readHpaHistory } from '../scaling/hpa-history.ts';
+import { objectPath } from '../kube/scaledobjects.ts';
 import type { Decision, DecisionEvent, PodTemplateResources, ScaledObjectStatus, TriggerMeasurement } from '../scaling/types.ts';
 import { measureTriggers, message } from '../measure.ts';
 import { LeaseLostError, type Kind, type KindRun, type ObjectReport, type PassContext } from './kind.ts';
@@ -112,9 +114,11 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
     const podTemplate: PodTemplateResources | undefined = resources.size > 0 && !paused
       ? await readPodTemplateResources((p) => ctx.measuring.auth.get(p), this.limitRanges, target, ns, resources) : undefined;
 
+    // the HPA history comes from its annotation (../scaling/hpa-history.ts), the rest from the status
+    const history = readHpaHistory(annotations, so.status);
     const decideOn = (s: Scale): Decision => decide({
       name, namespace: ns, spec: so.spec, annotations, creationTimestamp: so.metadata.creationTimestamp,
-      status: so.status ?? {}, measurements,
+      status: { ...kedaStatus(so.status ?? {}), ...history }, measurements,
       target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name, podTemplate },
       now: evalStart,
     });
@@ -147,7 +151,7 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
     recordValues(ctx, report, measurements, decision.metricValues);
 
     const status: ScaledObjectStatus = {
-      ...decision.status,
+      ...kedaStatus(decision.status),
       scaleTargetKind: target.kindString,
       scaleTargetGVKR: { group: target.group, version: target.version, kind: target.kind, resource: target.resource },
       originalReplicaCount: so.status?.originalReplicaCount ?? scale.specReplicas,
@@ -163,18 +167,23 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
       rec.recordObjectError(ref);
       // the scale did not happen: keep the history the next pass reasons from as it was
       status.lastActiveTime = so.status?.lastActiveTime;
-      status.recommendations = so.status?.recommendations;
-      status.scaleEvents = so.status?.scaleEvents;
     }
+    const historyPatch = hpaHistoryPatch(annotations, scaleError !== undefined ? history
+      : { recommendations: decision.status.recommendations, scaleEvents: decision.status.scaleEvents });
     if (!ctx.dryRun) {
       if (statusChanged(so.status, status)) report.statusWritten = await ctx.write(() => writeStatus(rest, so, status));
+      // after the status: the status PUT carries the resourceVersion read, which this patch would move on
+      if (historyPatch) {
+        await ctx.write(() => rest.mergePatch(objectPath(so), historyPatch, { signal: deadline }));
+        report.historyWritten = true;
+      }
       for (const ev of events) await ctx.write(() => createEvent(rest, so, ev, ctx.instance, new Date(ctx.now())));
     }
     report.events = events;
     failOnTriggerErrors(report);
     log.info('decision', {
       namespace: ns, scaledObject: name, target: report.target, current: report.current, desired: report.desired,
-      active: report.active, paused: report.paused, reason: report.reason, scaled: report.scaled, statusWritten: report.statusWritten,
+      active: report.active, paused: report.paused, reason: report.reason, scaled: report.scaled, statusWritten: report.statusWritten, historyWritten: report.historyWritten,
       triggers: report.triggers.map((t) => ({ metric: t.metricName, value: t.value, target: t.target, active: t.active, error: t.error })),
       dryRun: ctx.dryRun || undefined,
     });
