@@ -25,6 +25,26 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** client-go's default for retries of a response with Retry-After */
+const MAX_THROTTLED_RETRIES = 10;
+/** a Retry-After longer than this is waited only this long (the next attempt may be throttled again) */
+const MAX_RETRY_AFTER_MS = 10_000;
+
+/** Retry-After in whole seconds, as the apiserver sends it; undefined (no retry) when absent or not a number, as client-go. */
+export function retryAfterMs(header: string | undefined): number | undefined {
+  if (header === undefined || !/^\s*\d+\s*$/.test(header)) return undefined;
+  return Math.min(Number(header) * 1000, MAX_RETRY_AFTER_MS);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = () => { clearTimeout(t); reject(signal!.reason as Error); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export type Verb = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
 
 export class KubeRest {
@@ -59,7 +79,22 @@ export class KubeRest {
     this.agent.destroy();
   }
 
+  /**
+   * A 429 (API Priority and Fairness rejected the request before doing anything) is retried after its
+   * Retry-After, as client-go does (up to 10 times); the wait ends early with the pass deadline (the
+   * signal). The retries are counted as `throttled`, not as failures.
+   */
   async request<T>(verb: Verb, method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.send(verb, method, path, o);
+      const wait = r.status === 429 && attempt < MAX_THROTTLED_RETRIES ? retryAfterMs(r.retryAfter) : undefined;
+      if (wait === undefined) return this.result<T>(method, path, r);
+      this.counts.throttled = (this.counts.throttled ?? 0) + 1;
+      await sleep(wait, o.signal);
+    }
+  }
+
+  private async send(verb: Verb, method: string, path: string, o: RequestOptions): Promise<{ status: number; text: string; retryAfter?: string }> {
     this.counts[verb] = (this.counts[verb] ?? 0) + 1;
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(o.query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
@@ -70,17 +105,21 @@ export class KubeRest {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     const mod = url.protocol === 'https:' ? https : http;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const req = mod.request(url, { method, headers, agent: this.agent, signal: o.signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        const retryAfter = res.headers['retry-after'];
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter }));
         res.on('error', reject);
       });
       req.on('error', reject);
       if (body !== undefined) req.write(body);
       req.end();
     });
+  }
+
+  private result<T>(method: string, path: string, { status, text }: { status: number; text: string }): T {
     if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
     let reason = '';
     let message = text.slice(0, 500);
