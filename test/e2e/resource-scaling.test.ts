@@ -274,7 +274,7 @@ describe('cpu and memory triggers on running pods', () => {
       p = await pass(h, { kubeconfig, namespaces: [ns] });
       assert.equal(p.code, 0, p.stderr);
       assert.equal(await specReplicas(h, dep), 2, p.report.objects[0]!.reason);
-      assert.match(p.report.objects[0]!.reason ?? '', /1 pod without metrics counted at 100 %/);
+      assert.match(p.report.objects[0]!.reason ?? '', /1 pod without metrics counted at 100% of requests/);
     } finally {
       await h.admin.delete(`/api/v1/namespaces/${ns}/pods/cache-unmeasured`, { query: { gracePeriodSeconds: '0' } }).catch(() => undefined);
       await h.admin.delete(`/api/v1/nodes/${node}`);
