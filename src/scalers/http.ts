@@ -3,11 +3,13 @@
 //
 // undici's request() with a private Agent, not fetch: fetch refuses the "bad ports" of the Fetch standard
 // (6000, 5060, 10080...) and URLs with credentials, which Go's client (KEDA's) accepts, and the Agent of
-// the installed undici cannot be handed to Node's built-in fetch anyway. A private Agent per scaler also
-// lets close() release its sockets deterministically at the end of the pass.
+// the installed undici cannot be handed to Node's built-in fetch anyway. The Agent is shared by every
+// client with the same TLS settings (./http-agents.ts), so triggers on one endpoint reuse connections;
+// the last close() at the end of the pass releases its sockets deterministically.
 
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { interceptors, request, type Dispatcher } from 'undici';
+import { leaseAgent, type AgentLease } from './http-agents.ts';
 import { redact, type Secret } from '../secrets.ts';
 import type { ParamSources } from './metadata.ts';
 import { ScalerConfigError } from './types.ts';
@@ -151,7 +153,7 @@ export interface HttpResponse {
 
 export class HttpClient {
   readonly timeoutMs: number;
-  readonly #agent: Agent;
+  readonly #agent: AgentLease;
   readonly #dispatcher: Dispatcher;
 
   constructor(opts: HttpClientOptions) {
@@ -169,9 +171,9 @@ export class HttpClient {
       }
       Object.assign(connect, { cert: tls.cert, key: tls.key }, ca ? { ca } : {});
     }
-    this.#agent = new Agent({ connect });
+    this.#agent = leaseAgent(connect);
     // Go's client follows up to 10 redirects and drops Authorization when the origin changes; so does this
-    this.#dispatcher = this.#agent.compose(interceptors.redirect({ maxRedirections: 10 }));
+    this.#dispatcher = this.#agent.agent.compose(interceptors.redirect({ maxRedirections: 10 }));
   }
 
   /**
@@ -200,8 +202,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    // destroy, not close: a request the pass gave up on must not hold the run open
-    await this.#agent.destroy();
+    await this.#agent.release();
   }
 }
 

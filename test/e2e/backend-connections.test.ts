@@ -5,6 +5,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { harness, type Harness } from '../helpers/harness.ts';
@@ -119,6 +121,33 @@ describe('backend connections in one pass', () => {
       await admin.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
       await admin.query('DROP USER IF EXISTS ?@?', [user, '%']).catch(() => undefined);
       await admin.end();
+    }
+  });
+
+  it(`${OBJECTS} ScaledObjects on one HTTP endpoint (metrics-api) share at most ${MAX_PER_ENDPOINT} connections in one pass`, async () => {
+    // the user's API, counting the TCP connections the pass opens to it
+    let connections = 0;
+    const server = http.createServer((req, res) => {
+      // a short delay keeps requests overlapping, as on a loaded API
+      setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ queue: { depth: ROWS } })); }, 5);
+    });
+    server.on('connection', () => { connections++; });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/depth`;
+    try {
+      const ns = await h.namespace('e2e-conn-http');
+      namespaces.push(ns);
+      const names = Array.from({ length: OBJECTS }, (_, i) => `worker-${i}`);
+      await bounded(names, 16, async (name) => {
+        await create(h, ns, deployment(name, 4));
+        await create(h, ns, scaledObject(name, { scaleTargetRef: { name }, pollingInterval: 1,
+          triggers: [{ type: 'metrics-api', metadata: { url, valueLocation: 'queue.depth', targetValue: '10' } }] }));
+      });
+      await onePass(ns);
+      assert.ok(connections >= 1 && connections <= MAX_PER_ENDPOINT, `${connections} connections for ${OBJECTS} triggers on one endpoint`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });

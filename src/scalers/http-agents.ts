@@ -1,0 +1,42 @@
+// One undici Agent per TLS configuration for the whole pass, shared by every HTTP trigger: an Agent keeps
+// a pool of keep-alive connections per origin, so 1,000 metrics-api triggers on one endpoint reuse a few
+// connections instead of opening one each (a new TCP + TLS handshake per measurement was the largest
+// single cost of a quiet pass). Each HttpClient holds a reference; the last one closed (at the end of
+// the pass) destroys the Agent and its sockets.
+import { createHash } from 'node:crypto';
+import { Agent } from 'undici';
+import { MAX_PER_ENDPOINT } from './clients.ts';
+
+interface Shared { agent: Agent; refs: number }
+const agents = new Map<string, Shared>();
+
+export interface AgentLease {
+  agent: Agent;
+  release(): Promise<void>;
+}
+
+/** The shared Agent for these connect options (TLS verification, client certificate, CA). */
+export function leaseAgent(connect: Record<string, unknown>): AgentLease {
+  // the key is a hash: connect options may hold a private key, which must not sit in a readable map key
+  const key = createHash('sha256').update(JSON.stringify(connect, Object.keys(connect).sort())).digest('hex');
+  let shared = agents.get(key);
+  if (!shared) {
+    // at most as many connections per origin as the database pools open per endpoint
+    shared = { agent: new Agent({ connect, connections: MAX_PER_ENDPOINT }), refs: 0 };
+    agents.set(key, shared);
+  }
+  const s = shared;
+  s.refs++;
+  let released = false;
+  return {
+    agent: s.agent,
+    release: async () => {
+      if (released) return;
+      released = true;
+      if (--s.refs > 0) return;
+      if (agents.get(key) === s) agents.delete(key);
+      // destroy, not close: a request the pass gave up on must not hold the run open
+      await s.agent.destroy();
+    },
+  };
+}
