@@ -14,6 +14,26 @@ if (!commit) {
   }
 }
 
+// @opentelemetry/otlp-grpc-exporter-base's ES build reaches @grpc/grpc-js through
+// createRequire(import.meta.url) (its rolldown runtime's __require), which a bundler cannot follow:
+// dist/ would then need node_modules at run time. Point that __require at the bundled grpc-js.
+// The build fails if the shape changes, rather than shipping a bundle that breaks on grpc.
+const grpcRequire = {
+  name: 'otlp-grpc-require',
+  setup(b) {
+    b.onLoad({ filter: /otlp-grpc-exporter-base[\\/]dist[\\/]_virtual[\\/]_rolldown[\\/]runtime\.mjs$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const createRequire = /var __require = \/\* #__PURE__ \*\/ \(\(\) => createRequire\(import\.meta\.url\)\)\(\);/;
+      if (!createRequire.test(src)) throw new Error(`${args.path}: __require no longer has the expected form; update scripts/build.mjs`);
+      const contents = src.replace(createRequire, [
+        'import * as __bundledGrpc from "@grpc/grpc-js";',
+        'var __require = (id) => { if (id === "@grpc/grpc-js") return __bundledGrpc; throw new Error(`not bundled: ${id}`); };',
+      ].join('\n'));
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const result = await build({
   entryPoints: { run: 'src/run.ts' },
@@ -34,6 +54,7 @@ const result = await build({
   },
   // CommonJS dependencies call require() on Node built-ins; an ES module has no require of its own
   banner: { js: "import { createRequire as __scalepassCreateRequire } from 'node:module'; const require = __scalepassCreateRequire(import.meta.url);" },
+  plugins: [grpcRequire],
   logLevel: 'warning',
 });
 const outs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));

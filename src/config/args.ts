@@ -172,7 +172,7 @@ export function usage(): string {
     '',
     ...rows,
     '',
-    wrap('Metrics go out over OTLP/HTTP as configured by the standard OpenTelemetry variables: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (default delta).', 100, ''),
+    wrap('Metrics go out over OTLP as configured by the standard OpenTelemetry variables: OTEL_EXPORTER_OTLP_PROTOCOL or OTEL_EXPORTER_OTLP_METRICS_PROTOCOL (http/protobuf, the default; http/json; grpc), OTEL_EXPORTER_OTLP_ENDPOINT (http: base URL, /v1/metrics is appended; grpc: used as is, default http://localhost:4317), OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (used as is), OTEL_EXPORTER_OTLP_INSECURE (grpc without a scheme), OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (default delta).', 100, ''),
     '',
     'An invalid configuration exits with status 2.',
     '',

@@ -1,5 +1,5 @@
-// The meter provider of one pass: resource, reader, OTLP/HTTP exporter, and a flush that says
-// whether the data reached the collector.
+// The meter provider of one pass: resource, reader, OTLP exporter (http/protobuf, http/json or grpc,
+// see ./otlp.ts), and a flush that says whether the data reached the collector.
 //
 // Temporality and identity — how consecutive passes add up in a backend
 // ----------------------------------------------------------------------
@@ -27,19 +27,21 @@
 // A short-lived process must flush before it exits. The SDK's forceFlush() and shutdown() resolve
 // even when the export failed (the reader hands the error to the global error handler), so the
 // exporter is wrapped to observe each ExportResult, and the whole flush is raced against our own
-// timer: the OTLP exporter retries connection errors and 429/502/503/504 until its own timeout.
+// timer. The OTLP/HTTP exporters retry connection errors and 429/502/503/504 until their timeout;
+// the gRPC exporter does not retry and fails the call at its deadline (the same timeout). All
+// three report through the same ExportResult, so the loss count holds for each.
 
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   AggregationTemporality, InstrumentType, MeterProvider, PeriodicExportingMetricReader,
   type PushMetricExporter, type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import {
   defaultResource, detectResources, resourceAttributesEnvDetector, resourceFromAttributes, serviceNameEnvDetector,
   type Resource,
 } from '@opentelemetry/resources';
 import { METER_NAME } from './instruments.ts';
+import { loadOtlpExporter, metricsEndpoint, otlpProtocol, portMismatch, type OtlpProtocol } from './otlp.ts';
 import { createRecorder, noopRecorder, type BuildInfo, type Recorder } from './recorder.ts';
 
 export type TemporalityPreference = 'delta' | 'cumulative' | 'lowmemory';
@@ -58,7 +60,7 @@ export interface TelemetryOptions {
    * environment is lowered to it so no retry outlives the flush. Pass the configured flush timeout.
    */
   flushTimeoutMs?: number;
-  /** replaces the OTLP/HTTP exporter (tests inspect instruments with the SDK's in-memory exporter) */
+  /** replaces the OTLP exporter (tests inspect instruments with the SDK's in-memory exporter) */
   exporter?: PushMetricExporter;
 }
 
@@ -67,6 +69,8 @@ export interface TelemetryInfo {
   enabled: boolean;
   /** metrics URL without credentials or query */
   endpoint: string;
+  /** the OTLP transport; absent when export is off or an in-process exporter is used */
+  protocol?: OtlpProtocol;
   serviceName: string;
   instanceId: string;
   temporality: TemporalityPreference;
@@ -88,6 +92,8 @@ export interface FlushResult {
   exports: number;
   durationMs: number;
   endpoint: string;
+  /** as in TelemetryInfo */
+  protocol?: OtlpProtocol;
 }
 
 export interface Telemetry {
@@ -152,15 +158,6 @@ export function temporalityFor(preference: TemporalityPreference, type: Instrume
   }
 }
 
-/** The metrics URL the OTLP/HTTP exporter will use, resolved as the exporter resolves it. */
-export function metricsEndpoint(env: Env): string {
-  const specific = envString(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
-  if (specific) return specific;
-  const base = envString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  if (base) return `${base.endsWith('/') ? base : `${base}/`}v1/metrics`;
-  return 'http://localhost:4318/v1/metrics';
-}
-
 /** A URL safe to print: no user:password, no query (tokens sometimes travel there). */
 export function redactUrl(url: string): string {
   try {
@@ -199,9 +196,16 @@ function countPoints(metrics: ResourceMetrics): number {
 export function describeExportError(error: unknown): string {
   if (error === undefined || error === null) return 'export failed';
   if (typeof error !== 'object') return String(error);
-  const e = error as { message?: unknown; code?: unknown; errors?: unknown; data?: unknown };
+  const e = error as { message?: unknown; code?: unknown; errors?: unknown; data?: unknown; details?: unknown; metadata?: unknown };
   // Node reports a refused connection to a dual-stack name as an AggregateError without a message
   if (!e.message && Array.isArray(e.errors) && e.errors.length > 0) return describeExportError(e.errors[0]);
+  // a gRPC status (grpc-js ServiceError): its message is already "<code> <STATUS>: <details>",
+  // and its numeric code is a gRPC status, not an HTTP one
+  if (typeof e.code === 'number' && typeof e.details === 'string' && e.metadata !== undefined) {
+    const text = typeof e.message === 'string' && e.message ? e.message : `${e.code}: ${e.details}`;
+    // grpc-js appends an empty "Resolution note: " when name resolution had nothing to add
+    return `gRPC ${text.replace(/\s*Resolution note:\s*$/, '')}`;
+  }
   const parts: string[] = [];
   if (typeof e.message === 'string' && e.message) parts.push(e.message);
   if (e.code !== undefined && !parts.some((p) => p.includes(String(e.code)))) {
@@ -290,6 +294,51 @@ class ObservedExporter implements PushMetricExporter {
   }
 }
 
+/**
+ * Stands in for the OTLP exporter while its module loads: the import starts when the telemetry is
+ * built, runs alongside the pass, and is awaited by the first export. An exporter that cannot be
+ * loaded fails every export, so the flush reports the loss like any other.
+ */
+class LoadingExporter implements PushMetricExporter {
+  readonly #ready: Promise<PushMetricExporter | Error>;
+
+  constructor(load: Promise<PushMetricExporter>) {
+    this.#ready = load.catch((e: unknown) => new Error(`could not load the OTLP exporter: ${describeExportError(e)}`));
+  }
+
+  export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    void this.#ready.then((inner) => {
+      if (inner instanceof Error) {
+        resultCallback({ code: ExportResultCode.FAILED, error: inner });
+        return;
+      }
+      try {
+        inner.export(metrics, resultCallback);
+      } catch (e) {
+        resultCallback({ code: ExportResultCode.FAILED, error: e instanceof Error ? e : new Error(String(e)) });
+      }
+    });
+  }
+
+  async forceFlush(): Promise<void> {
+    const inner = await this.#ready;
+    if (!(inner instanceof Error)) await inner.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    const inner = await this.#ready;
+    if (!(inner instanceof Error)) await inner.shutdown();
+  }
+}
+
+/** The endpoint as a log line may show it: no credentials or query; for gRPC no path (it has none). */
+function displayEndpoint(protocol: OtlpProtocol, url: string): string {
+  const safe = redactUrl(url);
+  if (protocol !== 'grpc' || safe === '(invalid URL)') return safe;
+  const u = new URL(safe);
+  return `${u.protocol}//${u.host}`;
+}
+
 function disabledTelemetry(reason: string, instanceId: string): Telemetry {
   const info: TelemetryInfo = {
     enabled: false, endpoint: '', serviceName: '', instanceId, temporality: 'delta', warnings: [`metrics export is off (${reason})`],
@@ -311,8 +360,9 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const warnings: string[] = [];
   const { preference, warning } = temporalityPreference(env);
   if (warning) warnings.push(warning);
-  const protocol = envString(env, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL') ?? envString(env, 'OTEL_EXPORTER_OTLP_PROTOCOL');
-  if (protocol && protocol !== 'http/json') warnings.push(`OTLP protocol "${protocol}" is not supported; sending OTLP/HTTP with JSON encoding`);
+  const chosen = otlpProtocol(env);
+  const protocol = options.exporter ? undefined : chosen.protocol;
+  if (protocol) warnings.push(...chosen.warnings);
   const metricsExporter = envString(env, 'OTEL_METRICS_EXPORTER');
   if (metricsExporter && !options.exporter && metricsExporter.toLowerCase() !== 'otlp') {
     warnings.push(`OTEL_METRICS_EXPORTER=${metricsExporter} is not supported; exporting over OTLP`);
@@ -320,7 +370,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
 
   const envTimeout = envPositiveNumber(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT') ?? envPositiveNumber(env, 'OTEL_EXPORTER_OTLP_TIMEOUT') ?? DEFAULT_EXPORT_TIMEOUT_MS;
   const exportTimeoutMs = Math.max(1, Math.min(envTimeout, options.flushTimeoutMs ?? Infinity));
-  const inner = options.exporter ?? new OTLPMetricExporter({ timeoutMillis: exportTimeoutMs });
+  const inner = options.exporter ?? new LoadingExporter(loadOtlpExporter(chosen.protocol, exportTimeoutMs));
   const exporter = new ObservedExporter(inner, preference);
 
   const exportIntervalMillis = envPositiveNumber(env, 'OTEL_METRIC_EXPORT_INTERVAL') ?? DEFAULT_EXPORT_INTERVAL_MS;
@@ -338,10 +388,13 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     build,
   });
 
-  const endpoint = options.exporter ? '(in-process exporter)' : redactUrl(metricsEndpoint(env));
+  const endpoint = protocol ? displayEndpoint(protocol, metricsEndpoint(env, protocol)) : '(in-process exporter)';
+  const mismatch = protocol && portMismatch(protocol, endpoint);
+  if (mismatch) warnings.push(mismatch);
   const info: TelemetryInfo = {
     enabled: true,
     endpoint,
+    ...(protocol ? { protocol } : {}),
     serviceName: String(resource.attributes['service.name']),
     instanceId: options.instanceId,
     temporality: preference,
@@ -378,7 +431,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
 
     const s = exporter.stats();
     const durationMs = Math.round(performance.now() - started);
-    const base = { points: s.points, exports: s.exports, durationMs, endpoint };
+    const base = { points: s.points, exports: s.exports, durationMs, endpoint, ...(protocol ? { protocol } : {}) };
     if (outcome === 'timeout') {
       const last = s.errors.at(-1);
       const why = last ? `last export error: ${last}` : s.pendingPoints > 0 ? 'no answer from the collector' : 'export never started';
@@ -399,6 +452,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
 /** One log line for a flush result. */
 export function formatFlushResult(r: FlushResult): string {
   const head = r.ok ? 'metrics flushed' : 'metrics NOT flushed';
-  const tail = `${r.points} points accepted, ${r.lostPoints} lost, ${r.exports} export(s) in ${r.durationMs} ms to ${r.endpoint || '(disabled)'}`;
+  const over = r.protocol ? ` over ${r.protocol}` : '';
+  const tail = `${r.points} points accepted, ${r.lostPoints} lost, ${r.exports} export(s) in ${r.durationMs} ms to ${r.endpoint || '(disabled)'}${over}`;
   return r.ok ? `${head}: ${tail}` : `${head}: ${r.error ?? 'unknown error'}; ${tail}`;
 }

@@ -6,7 +6,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { runScalepass, DIST } from '../helpers/run.ts';
+import { pathToFileURL } from 'node:url';
+import { runScalepass, DIST, type RunResult } from '../helpers/run.ts';
+import { closedPort } from '../helpers/scalers.ts';
+import { OTLP_PROTOCOLS, type OtlpProtocol } from '../../src/telemetry/otlp.ts';
+
+const MODULE_LOG_HOOK = pathToFileURL(path.resolve(path.dirname(DIST), '../test/helpers/module-log.ts')).href;
+/** the chunk esbuild makes of each exporter module (src/telemetry/exporters/otlp-*.ts) */
+const EXPORTER_CHUNK: Record<OtlpProtocol, RegExp> = {
+  'http/protobuf': /^otlp-http-protobuf-\w+\.js$/, 'http/json': /^otlp-http-json-\w+\.js$/, grpc: /^otlp-grpc-\w+\.js$/,
+};
+
+/** Runs dist/run.js (or a copy's run.js) and returns the dist/ files it loaded, by name. */
+async function runLogged(args: string[], env: Record<string, string | undefined>, runJs = DIST): Promise<{ r: RunResult; chunks: string[] }> {
+  const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scalepass-modules-')), 'loaded.txt');
+  const r = await runScalepass(args, { ...env, NODE_OPTIONS: `--import=${MODULE_LOG_HOOK}`, SCALEPASS_TEST_MODULE_LOG: log }, 60_000, runJs);
+  const dir = pathToFileURL(path.dirname(runJs)).href + '/';
+  const chunks = fs.readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith(dir)).map((u) => u.slice(dir.length));
+  fs.rmSync(path.dirname(log), { recursive: true, force: true });
+  return { r, chunks };
+}
 
 describe('command line', () => {
   let server: net.Server;
@@ -32,6 +51,56 @@ describe('command line', () => {
     assert.match(v, /^scalepass \d+\.\d+\.\d+/);
     fs.rmSync(copy, { recursive: true, force: true });
   });
+
+  for (const protocol of OTLP_PROTOCOLS) {
+    it(`a copy of dist/ without node_modules exports over ${protocol}: the flush reaches the network, no module is missing`, async () => {
+      const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'scalepass-dist-'));
+      fs.cpSync(path.dirname(DIST), copy, { recursive: true });
+      try {
+        const port = await closedPort();
+        const r = await runScalepass(['--flush-timeout-ms', '1000'], {
+          KUBECONFIG: kubeconfig, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        }, 60_000, path.join(copy, 'run.js'));
+        const flush = r.logs.find((l) => String(l.msg).startsWith('metrics NOT flushed'));
+        assert.ok(flush, r.stderr);
+        assert.match(String(flush.msg), protocol === 'grpc' ? /gRPC 14 UNAVAILABLE.*ECONNREFUSED/ : /ECONNREFUSED/);
+        assert.match(String(flush.msg), new RegExp(`over ${protocol}`));
+        assert.doesNotMatch(r.stderr, /Cannot find (module|package)/);
+      } finally {
+        fs.rmSync(copy, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('--version and --help load no OpenTelemetry code: no pass chunk, no exporter chunk, under 64 KiB of dist/', async () => {
+    for (const args of [['--version'], ['--help']]) {
+      const { r, chunks } = await runLogged(args, {});
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(chunks.includes('run.js'), chunks.join(' '));
+      assert.deepEqual(chunks.filter((c) => /^(main|otlp-)/.test(c)), [], `${args[0]} loaded ${chunks.join(' ')}`);
+      for (const c of chunks) {
+        const text = fs.readFileSync(path.join(path.dirname(DIST), c), 'utf8');
+        // esbuild writes a class as `var Name = class ...`
+        assert.doesNotMatch(text, /\b(MeterProvider|PeriodicExportingMetricReader|OTLPMetricExporter\w*)(\$\d+)? = class\b/, `${args[0]} loaded ${c}, which holds the SDK`);
+      }
+      const bytes = chunks.reduce((n, c) => n + fs.statSync(path.join(path.dirname(DIST), c)).size, 0);
+      assert.ok(bytes < 64 * 1024, `${args[0]} loaded ${bytes} bytes: ${chunks.join(' ')}`);
+    }
+  });
+
+  for (const protocol of OTLP_PROTOCOLS) {
+    const how = protocol === 'http/protobuf' ? 'with no protocol variable (the default, http/protobuf)' : `with OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}`;
+    it(`a pass ${how} loads that exporter's chunk and neither other`, async () => {
+      const port = await closedPort();
+      const env: Record<string, string> = { KUBECONFIG: kubeconfig, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` };
+      if (protocol !== 'http/protobuf') env['OTEL_EXPORTER_OTLP_PROTOCOL'] = protocol;
+      const { r, chunks } = await runLogged(['--flush-timeout-ms', '1000'], env);
+      const start = r.logs.find((l) => l.msg === 'starting pass');
+      assert.equal((start?.telemetry as { protocol?: string } | undefined)?.protocol, protocol, r.stderr);
+      const exporters = OTLP_PROTOCOLS.filter((p) => chunks.some((c) => EXPORTER_CHUNK[p].test(c)));
+      assert.deepEqual(exporters, [protocol], `loaded ${chunks.join(' ')}`);
+    });
+  }
 
   it('--version and --help answer without a cluster', async () => {
     const v = await runScalepass(['--version'], {});

@@ -14,10 +14,11 @@ export interface RunResult {
   logs: Record<string, unknown>[];
 }
 
-export function runScalepass(args: string[], env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<RunResult> {
+/** runJs: another copy of dist/run.js (a test of the bundle on its own) */
+export function runScalepass(args: string[], env: Record<string, string | undefined>, timeoutMs = 120_000, runJs = DIST): Promise<RunResult> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [DIST, ...args], {
+    execFile(process.execPath, [runJs, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
       timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024,
     }, (err, stdout, stderr) => {

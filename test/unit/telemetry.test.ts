@@ -9,9 +9,10 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { INSTRUMENTS, kedaScalerTypeName, METER_NAME, type InstrumentSpec } from '../../src/telemetry/instruments.ts';
 import {
-  buildResource, createTelemetry, describeExportError, formatFlushResult, metricsEndpoint, redactUrl,
+  buildResource, createTelemetry, describeExportError, formatFlushResult, redactUrl,
   shardInstanceId, temporalityFor, temporalityPreference, type Telemetry,
 } from '../../src/telemetry/provider.ts';
+import { metricsEndpoint, otlpProtocol, portMismatch, type OtlpProtocol } from '../../src/telemetry/otlp.ts';
 import { nameOnly, type ScaledObjectRef, type ScaledResourceRef, type TriggerRef } from '../../src/telemetry/recorder.ts';
 
 const so: ScaledObjectRef = { namespace: 'shop', name: 'orders-so' };
@@ -299,11 +300,64 @@ describe('temporality', () => {
   });
 });
 
+describe('OTLP protocol', () => {
+  const cases: [string, Record<string, string>, OtlpProtocol, RegExp | undefined][] = [
+    ['unset: http/protobuf, the specification\'s default', {}, 'http/protobuf', undefined],
+    ['blank counts as unset', { OTEL_EXPORTER_OTLP_PROTOCOL: '  ' }, 'http/protobuf', undefined],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL=http/json', { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'http/json', undefined],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL=grpc, as KEDA reads it', { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'grpc', undefined],
+    ['the metrics variable wins over the general one', { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' }, 'http/json', undefined],
+    ['values are read without regard to case', { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'GRPC' }, 'grpc', undefined],
+    ['an unknown value warns, naming the variable, and falls back to the default', { OTEL_EXPORTER_OTLP_PROTOCOL: 'http' },
+      'http/protobuf', /^OTEL_EXPORTER_OTLP_PROTOCOL="http" is not one of http\/protobuf, http\/json, grpc; using http\/protobuf$/],
+    ['an unknown metrics value falls back to the general variable', { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'thrift', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      'grpc', /^OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="thrift" is not one of .*; using grpc \(from OTEL_EXPORTER_OTLP_PROTOCOL\)$/],
+  ];
+  for (const [name, env, want, warning] of cases) {
+    it(name, () => {
+      const r = otlpProtocol(env);
+      assert.equal(r.protocol, want);
+      if (warning) {
+        assert.equal(r.warnings.length, 1);
+        assert.match(r.warnings[0]!, warning);
+      } else assert.deepEqual(r.warnings, []);
+    });
+  }
+
+  it('is reported in the telemetry info, with the warning', () => {
+    process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'http/xml';
+    const t = createTelemetry({ instanceId: shardInstanceId(0), serviceVersion: '0' });
+    assert.equal(t.info.protocol, 'http/protobuf');
+    assert.ok(t.info.warnings.some((w) => w.startsWith('OTEL_EXPORTER_OTLP_PROTOCOL="http/xml"')), t.info.warnings.join('; '));
+    process.env['OTEL_EXPORTER_OTLP_PROTOCOL'] = 'grpc';
+    process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] = 'http://u:pw@otel:4317/ignored?token=x';
+    const g = createTelemetry({ instanceId: shardInstanceId(0), serviceVersion: '0' });
+    assert.equal(g.info.protocol, 'grpc');
+    assert.equal(g.info.endpoint, 'http://otel:4317', 'no credentials, no path or query: gRPC has none');
+    assert.deepEqual(g.info.warnings, []);
+  });
+});
+
 describe('endpoint and error text', () => {
-  it('resolves the metrics URL like the OTLP/HTTP exporter', () => {
-    assert.equal(metricsEndpoint({}), 'http://localhost:4318/v1/metrics');
-    assert.equal(metricsEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318' }), 'http://otel:4318/v1/metrics');
-    assert.equal(metricsEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318/', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:1/x' }), 'http://m:1/x');
+  const endpoints: [string, OtlpProtocol, Record<string, string>, string][] = [
+    ['http default', 'http/protobuf', {}, 'http://localhost:4318/v1/metrics'],
+    ['http appends v1/metrics to the base endpoint', 'http/protobuf', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318' }, 'http://otel:4318/v1/metrics'],
+    ['http keeps a base path', 'http/json', { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example/otlp/' }, 'https://otel.example/otlp/v1/metrics'],
+    ['http takes the metrics endpoint as is', 'http/json', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318/', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:1/x' }, 'http://m:1/x'],
+    ['grpc default', 'grpc', {}, 'http://localhost:4317'],
+    ['grpc takes the base endpoint as is, no /v1/metrics', 'grpc', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4317' }, 'http://otel:4317'],
+    ['grpc: the metrics endpoint wins', 'grpc', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4317', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://m:443' }, 'https://m:443'],
+    ['grpc without a scheme is TLS', 'grpc', { OTEL_EXPORTER_OTLP_ENDPOINT: 'otel:4317' }, 'https://otel:4317'],
+    ['grpc without a scheme and OTEL_EXPORTER_OTLP_INSECURE=true is plaintext', 'grpc', { OTEL_EXPORTER_OTLP_ENDPOINT: 'otel:4317', OTEL_EXPORTER_OTLP_INSECURE: 'TRUE' }, 'http://otel:4317'],
+    ['grpc: the metrics INSECURE variable wins', 'grpc', { OTEL_EXPORTER_OTLP_ENDPOINT: 'otel:4317', OTEL_EXPORTER_OTLP_INSECURE: 'true', OTEL_EXPORTER_OTLP_METRICS_INSECURE: 'false' }, 'https://otel:4317'],
+  ];
+  for (const [name, protocol, env, want] of endpoints) it(`resolves the metrics endpoint like the exporter: ${name}`, () => assert.equal(metricsEndpoint(env, protocol), want));
+
+  it('warns when the port is the other transport\'s conventional port', () => {
+    assert.match(portMismatch('grpc', 'http://otel:4318')!, /4318.*OTLP\/HTTP.*grpc/);
+    assert.match(portMismatch('http/protobuf', 'http://otel:4317/v1/metrics')!, /4317.*OTLP\/gRPC.*OTEL_EXPORTER_OTLP_PROTOCOL=grpc/);
+    assert.equal(portMismatch('grpc', 'http://otel:4317'), undefined);
+    assert.equal(portMismatch('http/json', 'http://otel:4318/v1/metrics'), undefined);
   });
 
   it('never prints URL credentials or query strings', () => {
@@ -319,5 +373,11 @@ describe('endpoint and error text', () => {
     const refused = Object.assign(new AggregateError([Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' })], ''), { code: 'ECONNREFUSED' });
     assert.equal(describeExportError(refused), 'connect ECONNREFUSED 127.0.0.1:9');
     assert.equal(describeExportError(Object.assign(new Error('Bad Request'), { code: 400, data: '{"code":3,\n "message":"bad"}' })), 'Bad Request HTTP 400: {"code":3, "message":"bad"}');
+  });
+
+  it('describes a gRPC status as gRPC, not as an HTTP code', () => {
+    const unavailable = Object.assign(new Error('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9. Resolution note: '),
+      { code: 14, details: 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9. Resolution note: ', metadata: {} });
+    assert.equal(describeExportError(unavailable), 'gRPC 14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9.');
   });
 });
