@@ -201,10 +201,57 @@ export class HttpClient {
     }
   }
 
+  /**
+   * POST a form (an OAuth2 token request) with the client's timeout and the caller's signal, reading
+   * at most `maxBytes` of the answer: a larger one is an error, not a truncated body. Errors read as
+   * get()'s do, with the URL's credentials and query left out and no value from `secrets`.
+   */
+  async postForm(
+    url: URL,
+    headers: Record<string, string>,
+    form: string,
+    signal: AbortSignal,
+    secrets: readonly Secret[],
+    maxBytes: number,
+  ): Promise<HttpResponse & { contentType: string }> {
+    const where = describeUrl(url);
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    try {
+      const res = await request(url, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+        dispatcher: this.#dispatcher,
+        signal: AbortSignal.any([signal, timeout]),
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > maxBytes) {
+          res.body.destroy();
+          throw new TooLarge(`response larger than ${maxBytes} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const type = res.headers['content-type'];
+      return { status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), contentType: (Array.isArray(type) ? type[0] : type) ?? '' };
+    } catch (err) {
+      let why: string;
+      if (err instanceof TooLarge) why = err.message;
+      else if (timeout.aborted && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
+      else if (signal.aborted) why = `aborted (${reasonText(signal.reason)})`;
+      else why = causeText(err);
+      throw new Error(redact(`POST ${where}: ${why}`, secrets));
+    }
+  }
+
   async close(): Promise<void> {
     await this.#agent.release();
   }
 }
+
+class TooLarge extends Error {}
 
 /** `scheme://host:port/path`: no user info, no query (either may hold a credential). */
 export function describeUrl(url: URL): string {

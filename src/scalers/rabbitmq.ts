@@ -1,5 +1,6 @@
 // KEDA's rabbitmq trigger: how many messages a queue holds (or how fast they are published and
-// delivered), read over AMQP with a passive queue declare or from the HTTP management API.
+// delivered), read over AMQP with a passive queue declare or from the HTTP management API (with basic
+// auth, or an OAuth2 client-credentials token as KEDA gets one).
 
 import { createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
@@ -9,6 +10,7 @@ import { describeUrl, HttpClient, httpTimeoutMs, redact, redactedExcerpt, type S
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 import { abortable } from './abort.ts';
+import { ClientCredentialsTokens, endpointParams, endpointParamsConflict, scopeList, type ClientCredentials } from './oauth2-client-credentials.ts';
 
 type Mode = 'QueueLength' | 'MessageRate' | 'DeliverGetRate' | 'PublishedToDeliveredRatio' | 'ExpectedQueueConsumptionTime';
 
@@ -38,6 +40,9 @@ interface RabbitParams {
   oauthTokenURI?: string;
   clientID?: string;
   clientSecret?: string;
+  scopes?: string;
+  scope?: string;
+  endpointParams?: string;
 }
 
 /** What one read of the queue (or the queues a regex matched) gives. */
@@ -58,7 +63,7 @@ export const createRabbitMqScaler: ScalerFactory = (ctx) => {
     authParams: ctx.authParams,
     resolvedEnv: ctx.resolvedEnv,
   });
-  const protocol = validate(p);
+  const { protocol, oauth } = validate(p);
   const { mode, target } = resolveMode(p, protocol);
   const secrets: Secret[] = [p.password, p.key, p.keyPassword, p.clientSecret, ...hostPassword(p.host)].filter((s): s is string => !!s);
   // the pair too: the management API gets it as basic auth, whose base64 a backend may echo
@@ -69,7 +74,7 @@ export const createRabbitMqScaler: ScalerFactory = (ctx) => {
   const source =
     protocol === 'amqp'
       ? amqpSource(p, tls, `keda-${ctx.namespace}-${ctx.scaledObjectName}`)
-      : httpSource(p, tls, secrets);
+      : httpSource(p, tls, secrets, oauth);
 
   return {
     spec: {
@@ -94,7 +99,7 @@ export const createRabbitMqScaler: ScalerFactory = (ctx) => {
 // ---------------------------------------------------------------------------------------------------
 // Metadata rules beyond the schema (KEDA's Validate and validateTrigger, in its order)
 
-function validate(p: RabbitParams): 'amqp' | 'http' {
+function validate(p: RabbitParams): { protocol: 'amqp' | 'http'; oauth?: ClientCredentials } {
   if (!!p.cert !== !!p.key) throw new ScalerConfigError(p.cert ? 'key' : 'cert', 'parameters "cert" and "key" must be given together');
   if (!!p.username !== !!p.password) {
     throw new ScalerConfigError(p.username ? 'password' : 'username', 'parameters "username" and "password" must be given together');
@@ -115,15 +120,40 @@ function validate(p: RabbitParams): 'amqp' | 'http' {
   if (p.workloadIdentityResource) {
     throw new ScalerConfigError('workloadIdentityResource', 'parameter "workloadIdentityResource" (Azure workload identity) is not supported: give username and password');
   }
-  const oauth = (['oauthTokenURI', 'clientID', 'clientSecret'] as const).find((k) => p[k]);
-  if (oauth) {
-    throw new ScalerConfigError(oauth, `parameter "${oauth}": OAuth2 authentication is not supported: give username and password`);
-  }
+  const oauth = clientCredentials(p, protocol);
   if (p.useRegex && protocol !== 'http') throw new ScalerConfigError('useRegex', 'parameter "useRegex" works only with the HTTP protocol');
   if (p.excludeUnacknowledged && protocol !== 'http') {
     throw new ScalerConfigError('excludeUnacknowledged', 'parameter "excludeUnacknowledged" works only with the HTTP protocol');
   }
-  return protocol;
+  return oauth ? { protocol, oauth } : { protocol };
+}
+
+const OAUTH_REQUIRED = ['oauthTokenURI', 'clientID', 'clientSecret'] as const;
+
+/** KEDA's validateOAuth2: all three from the TriggerAuthentication or none, HTTP only, no username/password. */
+function clientCredentials(p: RabbitParams, protocol: 'amqp' | 'http'): ClientCredentials | undefined {
+  if (!OAUTH_REQUIRED.some((k) => p[k])) return undefined;
+  const missing = OAUTH_REQUIRED.find((k) => !p[k]);
+  if (missing) {
+    throw new ScalerConfigError(missing, `OAuth2 needs oauthTokenURI, clientID and clientSecret in the TriggerAuthentication: "${missing}" is missing`);
+  }
+  if (protocol === 'amqp') {
+    throw new ScalerConfigError('oauthTokenURI', 'OAuth2 authentication works only with the HTTP protocol (an http:// or https:// host), not AMQP');
+  }
+  if (p.username && p.password) {
+    throw new ScalerConfigError('username', 'OAuth2 authentication cannot be combined with username and password');
+  }
+  const tokenUrl = hostUrl(p.oauthTokenURI!);
+  if (tokenUrl?.protocol !== 'http:' && tokenUrl?.protocol !== 'https:') {
+    throw new ScalerConfigError('oauthTokenURI', 'parameter "oauthTokenURI" must be an http:// or https:// URL (value hidden)');
+  }
+  const scopes = scopeList(p.scopes ?? p.scope);
+  const params = endpointParams(p.endpointParams);
+  const conflict = endpointParamsConflict(scopes, params);
+  if (conflict) {
+    throw new ScalerConfigError('endpointParams', `parameter "endpointParams" cannot set "${conflict}" when "scopes" is given (x/oauth2 refuses to overwrite it)`);
+  }
+  return { tokenUrl, clientId: p.clientID!, clientSecret: p.clientSecret!, scopes, endpointParams: params };
 }
 
 function resolveMode(p: RabbitParams, protocol: 'amqp' | 'http'): { mode: Mode; target: number } {
@@ -291,44 +321,65 @@ function amqpSource(p: RabbitParams, tls: TlsMaterial | undefined, connectionNam
   };
 }
 
-/** GET the management API's queue (or regex match list) with the client's timeout and basic auth. */
-function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: readonly Secret[]): Source {
+/**
+ * GET the management API's queue (or regex match list) with the client's timeout and basic auth, or
+ * with an OAuth2 token: then user info in host is not sent (KEDA's Bearer header replaces it), and, as
+ * KEDA builds that client, unsafeSsl applies only with tls enable.
+ */
+function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: Secret[], oauth: ClientCredentials | undefined): Source {
   const base = hostUrl(p.host);
   if (!base) throw new ScalerConfigError('host', 'parameter "host" is not a valid http:// or https:// URL (value hidden)');
-  const client = new HttpClient({ timeoutMs: httpTimeoutMs(p.timeout), unsafeSsl: p.unsafeSsl, tls });
-  const headers: Record<string, string> = {};
+  const client = new HttpClient({ timeoutMs: httpTimeoutMs(p.timeout), unsafeSsl: oauth && !tls ? false : p.unsafeSsl, tls });
+  const basic: Record<string, string> = {};
   const user = p.username ?? unescapeUserInfo(base.username);
   const password = p.password ?? unescapeUserInfo(base.password);
-  if (p.username || base.username || base.password) {
-    headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  if (!oauth && (p.username || base.username || base.password)) {
+    basic.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   }
   base.username = '';
   base.password = '';
   const url = managementUrl(base, p);
+  const tokens = oauth ? new ClientCredentialsTokens(oauth, client, secrets) : undefined;
 
   return {
     async read(signal) {
-      const where = describeUrl(url);
-      const res = await client.get(url, headers, signal, secrets);
-      if (res.status !== 200) {
-        throw new Error(`error requesting RabbitMQ API status: ${res.status}, response: ${redactedExcerpt(res.body, secrets, 200)}, from: ${where}`);
-      }
-      let doc: unknown;
+      if (!tokens) return query(basic, signal);
+      // KEDA's client timeout covers the token request and the API request together
+      const budget = new AbortController();
+      const timer = setTimeout(
+        () => budget.abort(new Error(`no answer within ${client.timeoutMs} ms for the token and the management API request together`)),
+        client.timeoutMs,
+      );
       try {
-        doc = JSON.parse(res.body);
-      } catch {
-        throw new Error(`GET ${where}: response is not valid JSON`);
+        const both = AbortSignal.any([signal, budget.signal]);
+        return await query({ Authorization: await tokens.authorization(both) }, both);
+      } finally {
+        clearTimeout(timer);
       }
-      if (!p.useRegex) return statusOf(queueInfo(doc));
-      const page = (doc ?? {}) as { items?: unknown; page_count?: unknown };
-      if (typeof page.page_count === 'number' && page.page_count > 1) {
-        throw new Error(`GET ${where}: regex matches more queues than can be recovered at once (raise pageSize)`);
-      }
-      const items = Array.isArray(page.items) ? page.items.map(queueInfo) : [];
-      return combine(items, p.operation, p.excludeUnacknowledged);
     },
     close: () => client.close(),
   };
+
+  async function query(headers: Record<string, string>, signal: AbortSignal): Promise<QueueStatus> {
+    const where = describeUrl(url);
+    const res = await client.get(url, headers, signal, secrets);
+    if (res.status !== 200) {
+      throw new Error(`error requesting RabbitMQ API status: ${res.status}, response: ${redactedExcerpt(res.body, secrets, 200)}, from: ${where}`);
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(res.body);
+    } catch {
+      throw new Error(`GET ${where}: response is not valid JSON`);
+    }
+    if (!p.useRegex) return statusOf(queueInfo(doc));
+    const page = (doc ?? {}) as { items?: unknown; page_count?: unknown };
+    if (typeof page.page_count === 'number' && page.page_count > 1) {
+      throw new Error(`GET ${where}: regex matches more queues than can be recovered at once (raise pageSize)`);
+    }
+    const items = Array.isArray(page.items) ? page.items.map(queueInfo) : [];
+    return combine(items, p.operation, p.excludeUnacknowledged);
+  }
 
   function statusOf(q: QueueInfo): QueueStatus {
     return { messages: p.excludeUnacknowledged ? q.ready : q.messages, publishRate: q.publishRate, deliverRate: q.deliverRate };
