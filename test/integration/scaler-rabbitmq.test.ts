@@ -412,7 +412,10 @@ describe('rabbitmq metadata', () => {
     ['username without password', { queueName: 'q', host: httpHost }, 'password', { username: 'guest' }],
     ['tls neither enable nor disable', { queueName: 'q', host: httpHost }, 'tls', { tls: 'yes' }],
     ['cert without key', { queueName: 'q', host: httpHost }, 'key', { tls: 'enable', cert: 'x' }],
-    ['OAuth2 credentials', { queueName: 'q', host: httpHost }, 'oauthTokenURI', { oauthTokenURI: 'https://idp/token', clientID: 'c', clientSecret: SECRET }],
+    // OAuth2 itself works (scaler-rabbitmq-oauth.test.ts); KEDA's rules for it:
+    ['OAuth2 over AMQP', { queueName: 'q', host: amqpHost }, 'oauthTokenURI', { oauthTokenURI: 'https://idp/token', clientID: 'c', clientSecret: SECRET }],
+    ['OAuth2 without clientSecret', { queueName: 'q', host: httpHost }, 'clientSecret', { oauthTokenURI: 'https://idp/token', clientID: 'c' }],
+    ['OAuth2 with username and password', { queueName: 'q', host: httpHost }, 'username', { oauthTokenURI: 'https://idp/token', clientID: 'c', clientSecret: SECRET, username: 'u', password: SECRET }],
   ];
   for (const [what, md, field, auth] of bad) {
     it(`refuses ${what}, naming ${field}`, () => {
