@@ -7,7 +7,7 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import schema from '../../schemas/scalers/rabbitmq.schema.json' with { type: 'json' };
 import { describeUrl, HttpClient, httpTimeoutMs, redact, redactedExcerpt, type Secret } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
-import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory, type ScalerTelemetry } from './types.ts';
 import { abortable } from './abort.ts';
 
 type Mode = 'QueueLength' | 'MessageRate' | 'DeliverGetRate' | 'PublishedToDeliveredRatio' | 'ExpectedQueueConsumptionTime';
@@ -81,7 +81,7 @@ export const createRabbitMqScaler: ScalerFactory = (ctx) => {
     async measure(m: ScalerContext): Promise<MetricReading> {
       let status: QueueStatus;
       try {
-        status = await source.read(m.signal);
+        status = await source.read(m.signal, m.telemetry);
       } catch (err) {
         throw new Error(anonymize(`error inspecting RabbitMQ: ${(err as Error).message}`, secrets));
       }
@@ -184,7 +184,8 @@ function reading(mode: Mode, s: QueueStatus, activation: number): MetricReading 
 // Sources
 
 interface Source {
-  read(signal: AbortSignal): Promise<QueueStatus>;
+  /** `telemetry` hears of HTTP requests (the management API); AMQP has none */
+  read(signal: AbortSignal, telemetry?: ScalerTelemetry): Promise<QueueStatus>;
   close(): Promise<void>;
 }
 
@@ -307,9 +308,9 @@ function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: read
   const url = managementUrl(base, p);
 
   return {
-    async read(signal) {
+    async read(signal, telemetry) {
       const where = describeUrl(url);
-      const res = await client.get(url, headers, signal, secrets);
+      const res = await client.get(url, headers, signal, secrets, telemetry);
       if (res.status !== 200) {
         throw new Error(`error requesting RabbitMQ API status: ${res.status}, response: ${redactedExcerpt(res.body, secrets, 200)}, from: ${where}`);
       }
