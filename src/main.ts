@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from './config/load.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createTelemetry, formatFlushResult, shardInstanceId, type Telemetry } from './telemetry/provider.ts';
+import type { PassOutcome } from './telemetry/recorder.ts';
 import { KubeRest, ApiError } from './kube/rest.ts';
 import { acquire, LeaseHeld, LeaseLost, type ShardLease } from './kube/lease.ts';
 import { scheduledStart, type ScheduledStart } from './schedule.ts';
@@ -21,6 +22,12 @@ export function leaseName(c: Config): string {
   const scoped = c.namespaces.length > 0 || !!c.labelSelector;
   const scope = scoped ? '-' + crypto.createHash('sha256').update(JSON.stringify([c.namespaces.slice().sort(), c.labelSelector ?? ''])).digest('hex').slice(0, 8) : '';
   return `scalepass${scope}-shard-${c.shardIndex}`;
+}
+
+/** How a pass that ran ended; anything but success exits 1. */
+export function passOutcome(r: { failedObjects: number; listErrors: number; leaseLost: boolean }): PassOutcome {
+  if (r.leaseLost) return 'lease_lost';
+  return r.failedObjects > 0 || r.listErrors > 0 ? 'partial_failure' : 'success';
 }
 
 async function findScheduledStart(rest: KubeRest, c: Config, processStart: number, log: Logger): Promise<ScheduledStart> {
@@ -63,6 +70,14 @@ export async function main(c: Config, processStart: number): Promise<number> {
   log.info('starting pass', { version: pkg.version, shard: `${c.shardIndex}/${c.shardCount}`, dryRun: c.dryRun, namespaces: c.namespaces.length ? c.namespaces : 'all', telemetry: telemetry.info });
 
   let code = 0;
+  let outcome: PassOutcome = 'failed';
+  // scalepass.pass.duration, once per run: from process start to the end of the pass, before the flush
+  let passRecorded = false;
+  const recordPass = (o: PassOutcome): void => {
+    if (passRecorded) return;
+    passRecorded = true;
+    telemetry.recorder.recordPass(o, (Date.now() - processStart) / 1000);
+  };
   let rest: KubeRest | undefined;
   let leaseRest: KubeRest | undefined;
   let lease: ShardLease | undefined;
@@ -74,6 +89,7 @@ export async function main(c: Config, processStart: number): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.warn('SIGTERM: flushing metrics before exit');
+    recordPass('terminated');
     await Promise.race([lease?.release().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
     const r = await telemetry.flush(c.flushTimeoutMs);
     log[r.ok ? 'info' : 'warn'](formatFlushResult(r), { flush: r });
@@ -117,7 +133,8 @@ export async function main(c: Config, processStart: number): Promise<number> {
 
     const failed = report.objects.filter((o) => o.outcome === 'failed');
     const skipped = report.objects.filter((o) => o.outcome === 'skipped').length;
-    code = failed.length || report.listErrors.length || lost ? 1 : 0;
+    outcome = passOutcome({ failedObjects: failed.length, listErrors: report.listErrors.length, leaseLost: !!lost });
+    code = outcome === 'success' ? 0 : 1;
     process.stdout.write((c.output === 'json'
       ? json(report, { dryRun: c.dryRun, scheduledStart: { ...sched, time: new Date(sched.time).toISOString() } })
       : table(report, c.dryRun)) + '\n');
@@ -128,6 +145,7 @@ export async function main(c: Config, processStart: number): Promise<number> {
     if (lost) log.error('the shard lease was lost during the pass: no write was started after the loss, and the last-pass time was not recorded', { error: lost.message });
   } catch (e) {
     code = 1;
+    outcome = e instanceof LeaseHeld ? 'lease_held' : 'failed';
     if (e instanceof LeaseHeld) log.error('another run holds this shard; nothing done', { error: e.message });
     else if (e instanceof ApiError && e.status === 403) log.error('permission denied by the API server (check the ServiceAccount\'s RBAC)', { error: e.message });
     else log.error('pass failed', { error: (e as Error).message });
@@ -137,6 +155,7 @@ export async function main(c: Config, processStart: number): Promise<number> {
     leaseRest?.close();
   }
 
+  recordPass(outcome);
   const r = await telemetry.flush(c.flushTimeoutMs);
   if (r.ok) log.info(formatFlushResult(r), { flush: r });
   else log.warn(formatFlushResult(r), { flush: r });

@@ -6,7 +6,7 @@ import { countPodNodes, countPods } from './kube/targets.ts';
 import { resolveTriggerInputs, type AuthCache, type EnvSource, type TriggerInputs } from './auth/resolve.ts';
 import { redactTriggerSecrets } from './secrets.ts';
 import { createScaler } from './scalers/registry.ts';
-import type { Scaler, ScalerContext } from './scalers/types.ts';
+import type { Scaler, ScalerContext, ScalerTelemetry } from './scalers/types.ts';
 import type { TriggerMeasurement, TriggerSpec } from './scaling/types.ts';
 import type { Recorder, ScaledResourceRef, TriggerRef } from './telemetry/recorder.ts';
 import type { Semaphore } from './limit.ts';
@@ -100,7 +100,12 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
       }
       inputs = await resolveTriggerInputs(d.auth, subject.env, trigger);
       // scalers see the scaled resource's name whatever its kind, as KEDA's ScalerConfig carries it
-      const base = { namespace: ns, scaledObjectName: ref.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients };
+      // KEDA's per-request instruments, under this trigger's names as they stand when a request ends
+      const telemetry: ScalerTelemetry = {
+        httpRequest: (seconds, status) => d.rec.recordHttpRequest(ref, triggerRef(m), seconds, status),
+        emptyResponse: (ignoreNullValues) => d.rec.recordEmptyResponse(ref, triggerRef(m), ignoreNullValues),
+      };
+      const base = { namespace: ns, scaledObjectName: ref.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients, telemetry };
       const scaler = createScaler(base);
       d.scalers.push(scaler);
       Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });

@@ -91,6 +91,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
     const work = loaded.flatMap((l) => l.objects.map((x) => ({ ...x, kind: l.kind, run: l.run })));
     // objects are bounded too (each holds its target, status and events in flight); triggers by `slots`
     const objects = await pool(work, o.concurrency, (w) => evaluate(ctx, o, w.kind, w.run, w.obj, w.due));
+    reportOutcomes(rec, loaded, objects);
     const requests = Object.fromEntries(Object.entries(rest.counts).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
     return { start, durationMs: now() - start, objects, listErrors, requests, denied: rest.denied.slice(deniedBefore) };
   } finally {
@@ -143,6 +144,15 @@ async function evaluate(ctx: PassContext, o: PassOptions, kind: Kind<AnyScaled>,
     ctx.log.error(`${kind.kind.toLowerCase()} evaluation failed`, { namespace: ref.namespace, [kind.logKey]: ref.name, error: report.detail });
   }
   return report;
+}
+
+/** scalepass.pass.objects: per kind listed (or whose LIST failed), how many objects were evaluated, skipped, failed; zeros too. */
+function reportOutcomes(rec: Recorder, loaded: readonly Loaded[], objects: readonly ObjectReport[]): void {
+  for (const { kind } of loaded) {
+    for (const outcome of ['evaluated', 'skipped', 'failed'] as const) {
+      rec.recordPassObjects(kind.kind, outcome, objects.filter((x) => x.kind === kind.kind && x.outcome === outcome).length);
+    }
+  }
 }
 
 /** keda.resource.totals per namespace and kind, keda.trigger.totals per trigger type over every kind. */

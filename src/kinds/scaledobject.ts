@@ -144,6 +144,9 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
     }
     report.current = scale.specReplicas;
     report.desired = decision.replicas;
+    // what an HPA's status would show, with no HPA to carry it: the target's replicas as this pass
+    // leaves them (written, else as read: a dry run, a failed write) and the decision
+    rec.recordReplicas(ref, report.scaled ? decision.replicas : scale.specReplicas, decision.replicas);
     report.active = decision.active;
     report.paused = decision.paused;
     report.reason = decision.reason;

@@ -12,7 +12,7 @@ import { interceptors, request, type Dispatcher } from 'undici';
 import { leaseAgent, type AgentLease } from './http-agents.ts';
 import { redact, type Secret } from '../secrets.ts';
 import type { ParamSources } from './metadata.ts';
-import { ScalerConfigError } from './types.ts';
+import { ScalerConfigError, type ScalerTelemetry } from './types.ts';
 
 // every scaler hides credentials through this one function (derived forms included: see secrets.ts)
 export { redact, type Secret };
@@ -179,25 +179,38 @@ export class HttpClient {
   /**
    * GET with the client's timeout and the caller's signal (whichever fires first). Rejects with an
    * Error whose message names the URL without credentials or query, and never a value from `secrets`.
+   * `telemetry` hears of the request once its response headers arrive or it fails, as KEDA's
+   * instrumented RoundTripper does (a redirected request counts once, with the last status).
    */
-  async get(url: URL, headers: Record<string, string>, signal: AbortSignal, secrets: readonly Secret[]): Promise<HttpResponse> {
+  async get(url: URL, headers: Record<string, string>, signal: AbortSignal, secrets: readonly Secret[], telemetry?: Pick<ScalerTelemetry, 'httpRequest'>): Promise<HttpResponse> {
     const where = describeUrl(url);
     const timeout = AbortSignal.timeout(this.timeoutMs);
+    const fail = (err: unknown): Error => {
+      let why: string;
+      if (timeout.aborted && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
+      else if (signal.aborted) why = `aborted (${reasonText(signal.reason)})`;
+      else why = causeText(err);
+      return new Error(redact(`GET ${where}: ${why}`, secrets));
+    };
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
+    let res: Dispatcher.ResponseData;
     try {
-      const res = await request(url, {
+      res = await request(url, {
         method: 'GET',
         headers,
         dispatcher: this.#dispatcher,
         signal: AbortSignal.any([signal, timeout]),
       });
-      const body = await res.body.text();
-      return { status: res.statusCode, body };
     } catch (err) {
-      let why: string;
-      if (timeout.aborted && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
-      else if (signal.aborted) why = `aborted (${reasonText(signal.reason)})`;
-      else why = causeText(err);
-      throw new Error(redact(`GET ${where}: ${why}`, secrets));
+      telemetry?.httpRequest(seconds(), undefined);
+      throw fail(err);
+    }
+    telemetry?.httpRequest(seconds(), res.statusCode);
+    try {
+      return { status: res.statusCode, body: await res.body.text() };
+    } catch (err) {
+      throw fail(err);
     }
   }
 

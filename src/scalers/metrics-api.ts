@@ -5,7 +5,7 @@ import { load as loadYaml } from 'js-yaml';
 import schema from '../../schemas/scalers/metrics-api.schema.json' with { type: 'json' };
 import { authAliases, authConfig, authSecrets, basicAuth, describeUrl, HttpClient, httpTimeoutMs, redact, type AuthParams } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
-import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory, type ScalerTelemetry } from './types.ts';
 
 type Format = 'json' | 'prometheus' | 'xml' | 'yaml';
 
@@ -45,7 +45,7 @@ export const createMetricsApiScaler: ScalerFactory = (ctx) => {
     tls: auth.modes.has('tls') ? { cert: p.cert, key: p.key, ca: p.ca } : undefined,
   });
 
-  const read = async (signal: AbortSignal): Promise<number> => {
+  const read = async (signal: AbortSignal, telemetry: ScalerTelemetry | undefined): Promise<number> => {
     let url: URL;
     try {
       url = new URL(p.url);
@@ -71,7 +71,7 @@ export const createMetricsApiScaler: ScalerFactory = (ctx) => {
       url.password = '';
     }
     const where = describeUrl(url);
-    const res = await client.get(url, headers, signal, hidden);
+    const res = await client.get(url, headers, signal, hidden, telemetry);
     if (res.status !== 200) throw new Error(`GET ${where}: api returned ${res.status}`);
     try {
       return extract(res.body, p.format, p.valueLocation, jsonPath, (text) => redact(text, hidden));
@@ -90,7 +90,7 @@ export const createMetricsApiScaler: ScalerFactory = (ctx) => {
     async measure(m: ScalerContext): Promise<MetricReading> {
       let value: number;
       try {
-        value = await read(m.signal);
+        value = await read(m.signal, m.telemetry);
       } catch (err) {
         throw new Error(`error requesting metrics endpoint: ${(err as Error).message}`);
       }

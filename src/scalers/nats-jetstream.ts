@@ -4,7 +4,7 @@
 import schema from '../../schemas/scalers/nats-jetstream.schema.json' with { type: 'json' };
 import { describeUrl, HttpClient, httpTimeoutMs, redact, type Secret } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
-import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory, type ScalerTelemetry } from './types.ts';
 
 interface JetStreamParams {
   natsServerMonitoringEndpoint: string;
@@ -69,8 +69,8 @@ export const createNatsJetStreamScaler: ScalerFactory = (ctx) => {
   const jszQuery = new URLSearchParams({ acc: accountID, config: 'true', consumers: 'true' }).toString();
   const jszUrl = (host: string): URL => new URL(`${scheme}://${host}/jsz?${jszQuery}`);
 
-  const getJson = async <T>(url: URL, signal: AbortSignal): Promise<T> => {
-    const res = await client.get(url, headers, signal, secrets);
+  const getJson = async <T>(url: URL, signal: AbortSignal, telemetry: ScalerTelemetry | undefined): Promise<T> => {
+    const res = await client.get(url, headers, signal, secrets, telemetry);
     try {
       return JSON.parse(res.body) as T;
     } catch {
@@ -87,8 +87,8 @@ export const createNatsJetStreamScaler: ScalerFactory = (ctx) => {
    * In a cluster only the consumer's leader knows its lag for certain: KEDA asks /varz for the nodes
    * (advertised client URLs, else route URLs) and reads /jsz from the node that leads the consumer.
    */
-  const fromLeader = async (signal: AbortSignal): Promise<StreamDetail> => {
-    const varz = await getJson<Varz>(new URL(`${scheme}://${endpoint.host}/varz`), signal);
+  const fromLeader = async (signal: AbortSignal, telemetry: ScalerTelemetry | undefined): Promise<StreamDetail> => {
+    const varz = await getJson<Varz>(new URL(`${scheme}://${endpoint.host}/varz`), signal, telemetry);
     const advertised = (varz.connect_urls ?? []).length > 0;
     const nodes = advertised ? varz.connect_urls! : (varz.cluster?.urls ?? []);
     for (const nodeUrl of nodes) {
@@ -98,21 +98,21 @@ export const createNatsJetStreamScaler: ScalerFactory = (ctx) => {
         // the client URL's host with the monitoring port
         const hostname = nodeUrl.split(':')[0]!;
         host = endpoint.port ? `${hostname}:${endpoint.port}` : hostname;
-        node = (await getJson<Varz>(new URL(`${scheme}://${host}/varz`), signal)).server_name ?? '';
+        node = (await getJson<Varz>(new URL(`${scheme}://${host}/varz`), signal, telemetry)).server_name ?? '';
       } else {
         // route URLs name pods of a headless service: <pod>.<service...>
         node = nodeUrl.split('.')[0]!;
         host = `${node}.${endpoint.host}`;
       }
-      const stream = findStream(await getJson<Jsz>(jszUrl(host), signal));
+      const stream = findStream(await getJson<Jsz>(jszUrl(host), signal, telemetry));
       if (findConsumer(stream)?.cluster?.leader === node) return stream!;
     }
     throw new Error(`leader node not found for consumer ${p.consumer}`);
   };
 
-  const lag = async (signal: AbortSignal): Promise<number> => {
-    const jsz = await getJson<Jsz>(jszUrl(endpoint.host), signal);
-    const stream = (jsz.meta_cluster?.cluster_size ?? 0) > 1 ? await fromLeader(signal) : findStream(jsz);
+  const lag = async (signal: AbortSignal, telemetry: ScalerTelemetry | undefined): Promise<number> => {
+    const jsz = await getJson<Jsz>(jszUrl(endpoint.host), signal, telemetry);
+    const stream = (jsz.meta_cluster?.cluster_size ?? 0) > 1 ? await fromLeader(signal, telemetry) : findStream(jsz);
     const consumer = findConsumer(stream);
     if (consumer) return (consumer.num_pending ?? 0) + (consumer.num_ack_pending ?? 0);
     // KEDA: a consumer not created yet has the whole stream ahead of it; a stream not there has nothing
@@ -129,7 +129,7 @@ export const createNatsJetStreamScaler: ScalerFactory = (ctx) => {
     async measure(m: ScalerContext): Promise<MetricReading> {
       let value: number;
       try {
-        value = await lag(m.signal);
+        value = await lag(m.signal, m.telemetry);
       } catch (err) {
         throw new Error(redact(`error requesting NATS JetStream monitoring data: ${(err as Error).message}`, secrets));
       }

@@ -4,7 +4,7 @@
 import schema from '../../schemas/scalers/prometheus.schema.json' with { type: 'json' };
 import { authAliases, authConfig, authSecrets, basicAuth, describeUrl, HttpClient, httpTimeoutMs, redactedExcerpt, type AuthParams } from './http.ts';
 import { metricName, parseParams, type ParamSchema } from './metadata.ts';
-import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory, type ScalerTelemetry } from './types.ts';
 
 interface PrometheusParams extends AuthParams {
   serverAddress: string;
@@ -69,13 +69,13 @@ export const createPrometheusScaler: ScalerFactory = (ctx) => {
   // slash would make the path //api/v1/query
   const base = server.href.replace(/\/+$/, '');
 
-  const query = async (now: number, signal: AbortSignal): Promise<number> => {
+  const query = async (now: number, signal: AbortSignal, telemetry: ScalerTelemetry | undefined): Promise<number> => {
     const params = new URLSearchParams({ query: p.query, time: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z') });
     if (p.namespace) params.append('namespace', p.namespace);
     for (const [k, v] of queryParameters) params.append(k, v);
     const url = new URL(`${base}/api/v1/query?${params}`);
     const where = describeUrl(url);
-    const res = await client.get(url, headers, signal, secrets);
+    const res = await client.get(url, headers, signal, secrets, telemetry);
     if (res.status < 200 || res.status > 299) {
       throw new Error(`GET ${where}: prometheus query api returned error. status: ${res.status} response: ${redactedExcerpt(res.body, secrets, 300)}`);
     }
@@ -85,7 +85,8 @@ export const createPrometheusScaler: ScalerFactory = (ctx) => {
     } catch {
       throw new Error(`GET ${where}: the response is not JSON`);
     }
-    return valueOf(doc.data, p.query, p.ignoreNullValues);
+    // KEDA counts an empty answer whether or not ignoreNullValues turns it into 0
+    return valueOf(doc.data, p.query, p.ignoreNullValues, () => telemetry?.emptyResponse(p.ignoreNullValues));
   };
 
   return {
@@ -96,7 +97,7 @@ export const createPrometheusScaler: ScalerFactory = (ctx) => {
       activationTarget: p.activationThreshold,
     },
     async measure(m: ScalerContext): Promise<MetricReading> {
-      const value = await query(m.now, m.signal);
+      const value = await query(m.now, m.signal, m.telemetry);
       return { value, active: value > p.activationThreshold };
     },
     close: () => client.close(),
@@ -104,13 +105,14 @@ export const createPrometheusScaler: ScalerFactory = (ctx) => {
 };
 
 /** KEDA's reading of an instant-query response: zero or one series, its value a float. */
-function valueOf(data: { resultType?: string; result?: unknown } | undefined, query: string, ignoreNullValues: boolean): number {
+function valueOf(data: { resultType?: string; result?: unknown } | undefined, query: string, ignoreNullValues: boolean, onEmpty: () => void): number {
   const result = data?.result ?? [];
   // a scalar or string result is [time, "value"], which KEDA cannot decode either
   if (!Array.isArray(result) || result.some((r) => r === null || typeof r !== 'object')) {
     throw new Error(`prometheus query ${query} returned a ${data?.resultType ?? 'non-vector'} result; only an instant vector can be read`);
   }
   if (result.length === 0) {
+    onEmpty();
     if (ignoreNullValues) return 0;
     throw new Error("prometheus metrics 'prometheus' target may be lost, the result is empty");
   }
@@ -119,6 +121,7 @@ function valueOf(data: { resultType?: string; result?: unknown } | undefined, qu
   const pair = (result[0] as { value?: unknown }).value;
   const value = Array.isArray(pair) ? pair : [];
   if (value.length === 0) {
+    onEmpty();
     if (ignoreNullValues) return 0;
     throw new Error("prometheus metrics 'prometheus' target may be lost, the value list is empty");
   }

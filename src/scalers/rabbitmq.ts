@@ -8,7 +8,7 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import schema from '../../schemas/scalers/rabbitmq.schema.json' with { type: 'json' };
 import { describeUrl, HttpClient, httpTimeoutMs, redact, redactedExcerpt, type Secret } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
-import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
+import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory, type ScalerTelemetry } from './types.ts';
 import { abortable } from './abort.ts';
 import { ClientCredentialsTokens, endpointParams, endpointParamsConflict, scopeList, type ClientCredentials } from './oauth2-client-credentials.ts';
 
@@ -86,7 +86,7 @@ export const createRabbitMqScaler: ScalerFactory = (ctx) => {
     async measure(m: ScalerContext): Promise<MetricReading> {
       let status: QueueStatus;
       try {
-        status = await source.read(m.signal);
+        status = await source.read(m.signal, m.telemetry);
       } catch (err) {
         throw new Error(anonymize(`error inspecting RabbitMQ: ${(err as Error).message}`, secrets));
       }
@@ -214,7 +214,8 @@ function reading(mode: Mode, s: QueueStatus, activation: number): MetricReading 
 // Sources
 
 interface Source {
-  read(signal: AbortSignal): Promise<QueueStatus>;
+  /** `telemetry` hears of HTTP requests (the management API); AMQP has none */
+  read(signal: AbortSignal, telemetry?: ScalerTelemetry): Promise<QueueStatus>;
   close(): Promise<void>;
 }
 
@@ -342,8 +343,8 @@ function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: Secr
   const tokens = oauth ? new ClientCredentialsTokens(oauth, client, secrets) : undefined;
 
   return {
-    async read(signal) {
-      if (!tokens) return query(basic, signal);
+    async read(signal, telemetry) {
+      if (!tokens) return query(basic, signal, telemetry);
       // KEDA's client timeout covers the token request and the API request together
       const budget = new AbortController();
       const timer = setTimeout(
@@ -352,7 +353,7 @@ function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: Secr
       );
       try {
         const both = AbortSignal.any([signal, budget.signal]);
-        return await query({ Authorization: await tokens.authorization(both) }, both);
+        return await query({ Authorization: await tokens.authorization(both) }, both, telemetry);
       } finally {
         clearTimeout(timer);
       }
@@ -360,9 +361,9 @@ function httpSource(p: RabbitParams, tls: TlsMaterial | undefined, secrets: Secr
     close: () => client.close(),
   };
 
-  async function query(headers: Record<string, string>, signal: AbortSignal): Promise<QueueStatus> {
+  async function query(headers: Record<string, string>, signal: AbortSignal, telemetry?: ScalerTelemetry): Promise<QueueStatus> {
     const where = describeUrl(url);
-    const res = await client.get(url, headers, signal, secrets);
+    const res = await client.get(url, headers, signal, secrets, telemetry);
     if (res.status !== 200) {
       throw new Error(`error requesting RabbitMQ API status: ${res.status}, response: ${redactedExcerpt(res.body, secrets, 200)}, from: ${where}`);
     }

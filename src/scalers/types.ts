@@ -26,6 +26,8 @@ export interface ScalerContext {
    * it (tests, scripts) a scaler keeps connections of its own and its close() ends them
    */
   clients?: ClientRegistry;
+  /** where a scaler reports its HTTP requests and empty answers (KEDA's per-request instruments); absent outside a pass */
+  telemetry?: ScalerTelemetry;
   /** cluster access for scalers that need it (kubernetes-workload) */
   kube?: {
     /** pods in `namespace` matching the selector whose phase is not Succeeded/Failed (Pending, Running, Unknown count) */
@@ -33,6 +35,14 @@ export interface ScalerContext {
     /** distinct spec.nodeName among the pods countPods counts, unscheduled ones excluded (groupByNode) */
     countPodNodes(namespace: string, labelSelector: string, signal: AbortSignal): Promise<number>;
   };
+}
+
+/** What a scaler reports about its own reads; the pass turns it into KEDA's instruments for this trigger. */
+export interface ScalerTelemetry {
+  /** one HTTP request of a metric read: seconds until the response headers (or the failure); status undefined = no response */
+  httpRequest(seconds: number, status: number | undefined): void;
+  /** the source answered with no value at all (prometheus: an empty result vector or value list) */
+  emptyResponse(ignoreNullValues: boolean): void;
 }
 
 export interface MetricSpec {

@@ -6,9 +6,12 @@
 // exporter turns a unit into a name suffix (`ms` -> `_milliseconds`), which would rename
 // `keda_scaler_metrics_latency` away from what KEDA emits and what dashboards query. Only the
 // `*.seconds` instruments carry `s`; their names already end in `seconds`, so no suffix is added.
+// scalepass's own instruments (`scalepass.*`) are named in OpenTelemetry's style instead: the unit
+// lives in `unit` only (`scalepass.pass.duration` in `s` becomes `scalepass_pass_duration_seconds`),
+// counts of things carry an annotation unit (`{replica}`), which the exporter adds no suffix for.
 
-/** sync Counter | observable Gauge | observable UpDownCounter */
-export type InstrumentKind = 'counter' | 'gauge' | 'updowncounter';
+/** sync Counter | observable Gauge | observable UpDownCounter | sync Histogram */
+export type InstrumentKind = 'counter' | 'gauge' | 'updowncounter' | 'histogram';
 
 export interface InstrumentSpec {
   readonly name: string;
@@ -21,6 +24,8 @@ export interface InstrumentSpec {
   readonly scaledJobAttributes?: readonly string[];
   /** KEDA's current name, emitted only when `emitCurrentKedaNames` is on */
   readonly current: boolean;
+  /** a histogram's bucket boundaries (its `advice`), in its unit */
+  readonly buckets?: readonly number[];
 }
 
 /** KEDA's S_SO attribute set: every per-trigger series of a ScaledObject. */
@@ -36,6 +41,24 @@ export const TRIGGER_TOTALS_ATTRIBUTES = ['type'] as const;
 // (`node24.21.0` like `go1.24.1`). goos/goarch keep KEDA's keys and Go's values, so
 // `keda_build_info{goos="linux"}` matches as it does for KEDA.
 export const BUILD_INFO_ATTRIBUTES = ['version', 'git_commit', 'goos', 'goarch', 'runtime'] as const;
+/** KEDA's keys for one outbound HTTP request of a scaler (snake_case, unlike its other instruments). */
+export const HTTP_REQUEST_ATTRIBUTES = ['namespace', 'scaled_resource', 'scaler', 'trigger_name', 'metric_name', 'status_code'] as const;
+/**
+ * KEDA's duration histogram keeps only these unless its operator runs with
+ * --enable-high-cardinality-metrics-labels (off by default): one series per scaler type and status.
+ */
+export const HTTP_DURATION_ATTRIBUTES = ['scaler', 'status_code'] as const;
+/** KEDA's keys for a query that returned nothing (camelCase again, booleans as booleans). */
+export const EMPTY_RESPONSE_ATTRIBUTES = ['namespace', 'scaledResource', 'triggerName', 'metricName', 'isScaledObject', 'ignoreNullValues'] as const;
+export const PASS_ATTRIBUTES = ['outcome'] as const;
+/** `type` as keda.internal.scale.loop.latency has it: scaledobject, scaledjob */
+export const PASS_OBJECTS_ATTRIBUTES = ['type', 'outcome'] as const;
+
+/** KEDA's buckets for keda.scaler.http.request.duration.seconds (its Prometheus histogram's; its
+ * OpenTelemetry one takes the SDK's millisecond-sized defaults, which put every request in one bucket). */
+export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+/** A pass takes from well under a second to its deadline (50 s by default) within a one-minute schedule. */
+export const PASS_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 120] as const;
 
 /** The resource types KEDA counts in keda.resource.totals. */
 export type ResourceType =
@@ -53,9 +76,10 @@ function spec(
   description: string,
   attributes: readonly string[],
   current = false,
+  buckets?: readonly number[],
 ): InstrumentSpec {
   const scaledJobAttributes = attributes === SCALER_ATTRIBUTES ? SCALED_JOB_SCALER_ATTRIBUTES : undefined;
-  return { name, kind, valueType, unit, description, attributes, ...(scaledJobAttributes ? { scaledJobAttributes } : {}), current };
+  return { name, kind, valueType, unit, description, attributes, ...(scaledJobAttributes ? { scaledJobAttributes } : {}), current, ...(buckets ? { buckets } : {}) };
 }
 
 // `keda.scaler.errors` and `keda.scaler.errors.total` both render as `keda_scaler_errors_total`
@@ -117,6 +141,32 @@ export const INSTRUMENTS = {
   scaledObjectPaused: spec('keda.scaled.object.paused', 'gauge', 'double', '',
     'Indicates whether a ScaledObject is paused (value == 1) or not (value == 0).',
     SCALED_OBJECT_ATTRIBUTES, true),
+  // KEDA records these three from its scalers: every metric read's HTTP round trip (the scalers on
+  // its shared HTTP client: metrics-api, prometheus, rabbitmq's management API, nats-jetstream...)
+  // and the prometheus scaler's empty answers. Descriptions are KEDA's.
+  emptyUpstreamResponses: spec('keda.scaler.empty.upstream.responses', 'counter', 'int', '',
+    'Number of times a query returns an empty result',
+    EMPTY_RESPONSE_ATTRIBUTES, true),
+  httpRequests: spec('keda.scaler.http.requests.count', 'counter', 'int', '',
+    'Total number of outbound HTTP requests issued during scaler metric collection, labeled by HTTP status code.',
+    HTTP_REQUEST_ATTRIBUTES, true),
+  httpRequestDuration: spec('keda.scaler.http.request.duration.seconds', 'histogram', 'double', 's',
+    'Duration in seconds of outbound HTTP requests issued during scaler metric collection.',
+    HTTP_DURATION_ATTRIBUTES, true, HTTP_DURATION_BUCKETS),
+
+  // scalepass's own: what an HPA object and KEDA's operator would otherwise show. Always emitted.
+  replicasCurrent: spec('scalepass.scaledobject.replicas.current', 'gauge', 'int', '{replica}',
+    "Replicas of the ScaledObject's scale target as the pass left it: what the pass wrote, else what it read.",
+    SCALED_OBJECT_ATTRIBUTES),
+  replicasDesired: spec('scalepass.scaledobject.replicas.desired', 'gauge', 'int', '{replica}',
+    'Replicas the pass decided for the ScaledObject (KEDA activation, then the HPA formula and limits).',
+    SCALED_OBJECT_ATTRIBUTES),
+  passDuration: spec('scalepass.pass.duration', 'histogram', 'double', 's',
+    'Duration of a scalepass run from process start to the end of its pass, before the metrics flush, by outcome.',
+    PASS_ATTRIBUTES, false, PASS_DURATION_BUCKETS),
+  passObjects: spec('scalepass.pass.objects', 'gauge', 'int', '{object}',
+    'ScaledObjects and ScaledJobs of this shard in the last pass, by outcome: evaluated, skipped (not due), failed.',
+    PASS_OBJECTS_ATTRIBUTES),
 } as const satisfies Record<string, InstrumentSpec>;
 
 export type InstrumentKey = keyof typeof INSTRUMENTS;

@@ -10,6 +10,7 @@
 // (object not due, trigger failed) is absent instead of repeating a stale value.
 // Totals are observable up-down counters holding the count seen in this pass: each pass reports the
 // whole count (cumulative), which is what KEDA's up-down counters add up to.
+// Histograms (HTTP request and pass durations) are synchronous, exported as delta like the counters.
 
 import { ValueType, type Attributes, type Meter, type ObservableResult } from '@opentelemetry/api';
 import {
@@ -69,7 +70,30 @@ export interface Recorder {
   recordTriggerTotals(triggerType: string, count: number): void;
   /** keda.scaled.object.paused (current names only: the seed has no paused gauge) */
   recordPaused(ref: ScaledObjectRef, paused: boolean): void;
+  /**
+   * One outbound HTTP request of a metric read (current names only): keda.scaler.http.requests.count
+   * +1 and its duration on keda.scaler.http.request.duration.seconds. `status` undefined: no response
+   * (refused, timed out, aborted), KEDA's status_code `error`.
+   */
+  recordHttpRequest(ref: ScaledResourceRef, trigger: TriggerRef, seconds: number, status: number | undefined): void;
+  /** keda.scaler.empty.upstream.responses +1 (current names only): the source answered with no value */
+  recordEmptyResponse(ref: ScaledResourceRef, trigger: TriggerRef, ignoreNullValues: boolean): void;
+  /** scalepass.scaledobject.replicas.current / .desired */
+  recordReplicas(ref: ScaledObjectRef, current: number, desired: number): void;
+  /** scalepass.pass.duration: one run's time from process start to the end of its pass, and how it ended */
+  recordPass(outcome: PassOutcome, seconds: number): void;
+  /** scalepass.pass.objects: how many objects of a kind ended the pass this way */
+  recordPassObjects(kind: 'ScaledObject' | 'ScaledJob', outcome: 'evaluated' | 'skipped' | 'failed', count: number): void;
 }
+
+/**
+ * How a run ended. success: every object in scope evaluated or skipped as not due (exit 0);
+ * partial_failure: some objects failed or a kind could not be listed, the others were handled;
+ * lease_lost: the shard's Lease was lost mid-pass, no write started after; lease_held: another run
+ * holds the shard, nothing done; failed: no pass (cluster unreachable, permission denied...);
+ * terminated: SIGTERM during the pass.
+ */
+export type PassOutcome = 'success' | 'partial_failure' | 'lease_lost' | 'lease_held' | 'failed' | 'terminated';
 
 export interface RecorderOptions {
   emitCurrentKedaNames: boolean;
@@ -133,12 +157,17 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
   const valueType = (s: InstrumentSpec): ValueType => (s.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE);
 
   const counters = new Map<InstrumentKey, { add(v: number, a?: Attributes): void }>();
+  const histograms = new Map<InstrumentKey, { record(v: number, a?: Attributes): void }>();
   const observed = new Map<InstrumentKey, LastValues>();
   for (const [key, s] of Object.entries(INSTRUMENTS) as [InstrumentKey, InstrumentSpec][]) {
     if (!enabled(s)) continue;
     const opts = { description: s.description, unit: s.unit, valueType: valueType(s) };
     if (s.kind === 'counter') {
       counters.set(key, meter.createCounter(s.name, opts));
+      continue;
+    }
+    if (s.kind === 'histogram') {
+      histograms.set(key, meter.createHistogram(s.name, { ...opts, ...(s.buckets ? { advice: { explicitBucketBoundaries: [...s.buckets] } } : {}) }));
       continue;
     }
     // totals are not forgotten: a repeat collection must still report the pass's count
@@ -153,6 +182,12 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
     if (!c) return;
     generation++;
     c.add(1, attrs);
+  };
+  const observe = (key: InstrumentKey, attrs: Attributes, value: number): void => {
+    const h = histograms.get(key);
+    if (!h || !Number.isFinite(value) || value < 0) return;
+    generation++;
+    h.record(value, attrs);
   };
   const set = (key: InstrumentKey, attrs: Attributes, value: number): void => {
     const v = observed.get(key);
@@ -219,6 +254,33 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
     recordPaused(ref, paused) {
       set('scaledObjectPaused', objectAttributes(ref), paused ? 1 : 0);
     },
+    recordHttpRequest(ref, trigger, seconds, status) {
+      // KEDA's keys here: the trigger type as `scaler`, the trigger's name ('' when unnamed)
+      const scaler = nameOnly(trigger.type);
+      const statusCode = status === undefined ? 'error' : String(status);
+      count('httpRequests', {
+        namespace: nameOnly(ref.namespace), scaled_resource: nameOnly(ref.name), scaler,
+        trigger_name: nameOnly(trigger.name ?? ''), metric_name: nameOnly(trigger.metricName), status_code: statusCode,
+      });
+      observe('httpRequestDuration', { scaler, status_code: statusCode }, seconds);
+    },
+    recordEmptyResponse(ref, trigger, ignoreNullValues) {
+      count('emptyUpstreamResponses', {
+        namespace: nameOnly(ref.namespace), scaledResource: nameOnly(ref.name), triggerName: nameOnly(trigger.name ?? ''),
+        metricName: nameOnly(trigger.metricName), isScaledObject: !isJob(ref), ignoreNullValues,
+      });
+    },
+    recordReplicas(ref, current, desired) {
+      const attrs = objectAttributes(ref);
+      set('replicasCurrent', attrs, current);
+      set('replicasDesired', attrs, desired);
+    },
+    recordPass(outcome, seconds) {
+      observe('passDuration', { outcome }, seconds);
+    },
+    recordPassObjects(kind, outcome, n) {
+      set('passObjects', { type: kind === 'ScaledJob' ? 'scaledjob' : 'scaledobject', outcome }, n);
+    },
   };
 }
 
@@ -233,4 +295,9 @@ export const noopRecorder: Recorder = {
   recordResourceTotals() {},
   recordTriggerTotals() {},
   recordPaused() {},
+  recordHttpRequest() {},
+  recordEmptyResponse() {},
+  recordReplicas() {},
+  recordPass() {},
+  recordPassObjects() {},
 };

@@ -12,7 +12,12 @@ export interface MetricPoint {
   attrs: Record<string, string | number | boolean>;
   resource: Record<string, string | number | boolean>;
   scope: string;
+  /** a gauge's or sum's value; a histogram's sum */
   value: number;
+  /** a histogram's count, bucket upper bounds and per-bucket counts (one more than bounds: the +Inf bucket) */
+  count?: number;
+  bounds?: number[];
+  buckets?: number[];
   start: bigint;
   time: bigint;
 }
@@ -28,7 +33,10 @@ function attrs(list: KV[] | undefined): Record<string, string | number | boolean
   return out;
 }
 
-interface DP { attributes?: KV[]; asInt?: string | number; asDouble?: number; sum?: number; startTimeUnixNano?: string; timeUnixNano?: string }
+interface DP {
+  attributes?: KV[]; asInt?: string | number; asDouble?: number; sum?: number; startTimeUnixNano?: string; timeUnixNano?: string;
+  count?: string | number; explicitBounds?: number[]; bucketCounts?: (string | number)[];
+}
 interface Metric { name: string; unit?: string; gauge?: { dataPoints: DP[] }; sum?: { dataPoints: DP[]; aggregationTemporality?: number; isMonotonic?: boolean }; histogram?: { dataPoints: DP[]; aggregationTemporality?: number } }
 interface Line { resourceMetrics?: { resource?: { attributes?: KV[] }; scopeMetrics?: { scope?: { name?: string }; metrics?: Metric[] }[] }[] }
 
@@ -60,6 +68,7 @@ export function readMetricsFile(file: string): MetricPoint[] {
             out.push({
               name: m.name, unit: m.unit ?? '', type, temporality, monotonic, attrs: attrs(dp.attributes), resource,
               scope: sm.scope?.name ?? '', value: Number(dp.asDouble ?? dp.asInt ?? dp.sum ?? 0),
+              ...(type === 'histogram' ? { count: Number(dp.count ?? 0), bounds: dp.explicitBounds ?? [], buckets: (dp.bucketCounts ?? []).map(Number) } : {}),
               start: BigInt(dp.startTimeUnixNano ?? 0), time: BigInt(dp.timeUnixNano ?? 0),
             });
           }

@@ -51,6 +51,17 @@ function recordEverything(t: Telemetry): void {
   r.recordScalerError(sj, unnamed);
   r.recordLoopLatency(sj, 800);
   r.recordResourceTotals('shop', 'scaled_job', 2);
+  r.recordHttpRequest(so, named, 0.042, 200);
+  r.recordHttpRequest(so, named, 0.3, 200);
+  r.recordHttpRequest(so, unnamed, 1.5, undefined);
+  r.recordHttpRequest(sj, named, 0.007, 404);
+  r.recordEmptyResponse(so, named, true);
+  r.recordEmptyResponse(sj, unnamed, false);
+  r.recordReplicas(so, 4, 4);
+  r.recordPass('partial_failure', 2.5);
+  r.recordPassObjects('ScaledObject', 'evaluated', 3);
+  r.recordPassObjects('ScaledObject', 'failed', 1);
+  r.recordPassObjects('ScaledJob', 'skipped', 2);
 }
 
 async function collect(emitCurrentKedaNames: boolean): Promise<{ metrics: Map<string, MetricData>; exports: number; scope: string[]; t: Telemetry; resource: Record<string, unknown> }> {
@@ -79,13 +90,27 @@ const seedNames = [
 const currentNames = [
   'keda.scaledobject.errors', 'keda.scaler.metrics.latency.seconds', 'keda.internal.scale.loop.latency.seconds',
   'keda.resource.registered.count', 'keda.trigger.registered.count', 'keda.scaled.object.paused',
+  'keda.scaler.empty.upstream.responses', 'keda.scaler.http.requests.count', 'keda.scaler.http.request.duration.seconds',
 ];
+// scalepass's own, always emitted: what no HPA object shows
+const ownNames = ['scalepass.scaledobject.replicas.current', 'scalepass.scaledobject.replicas.desired', 'scalepass.pass.duration', 'scalepass.pass.objects'];
+const defaultNames = [...seedNames, ...ownNames];
 const specs = Object.values(INSTRUMENTS) as InstrumentSpec[];
 
 describe('instrument table', () => {
-  it('declares exactly the seed names plus KEDA current names, each once', () => {
-    assert.deepEqual(specs.filter((s) => !s.current).map((s) => s.name).sort(), [...seedNames].sort());
+  it('declares exactly the seed names, KEDA current names and scalepass\'s own, each once', () => {
+    assert.deepEqual(specs.filter((s) => !s.current).map((s) => s.name).sort(), [...defaultNames].sort());
     assert.deepEqual(specs.filter((s) => s.current).map((s) => s.name).sort(), [...currentNames].sort());
+  });
+
+  it("declares KEDA's HTTP and empty-response instruments with KEDA's kinds, units and attribute keys", () => {
+    assert.deepEqual([INSTRUMENTS.httpRequests.kind, INSTRUMENTS.httpRequests.unit], ['counter', '']);
+    assert.deepEqual([...INSTRUMENTS.httpRequests.attributes], ['namespace', 'scaled_resource', 'scaler', 'trigger_name', 'metric_name', 'status_code']);
+    assert.deepEqual([INSTRUMENTS.httpRequestDuration.kind, INSTRUMENTS.httpRequestDuration.unit], ['histogram', 's']);
+    assert.deepEqual([...INSTRUMENTS.httpRequestDuration.attributes], ['scaler', 'status_code']);
+    assert.deepEqual([...INSTRUMENTS.httpRequestDuration.buckets!], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+    assert.deepEqual([INSTRUMENTS.emptyUpstreamResponses.kind, INSTRUMENTS.emptyUpstreamResponses.unit], ['counter', '']);
+    assert.deepEqual([...INSTRUMENTS.emptyUpstreamResponses.attributes], ['namespace', 'scaledResource', 'triggerName', 'metricName', 'isScaledObject', 'ignoreNullValues']);
   });
 
   it('keeps the two errors counters apart by attributes: the total has no per-scaler keys', () => {
@@ -101,10 +126,10 @@ describe('instrument table', () => {
 });
 
 describe('recorder through the SDK', () => {
-  it('emits the seed instruments with their units, descriptions and attribute keys, and no current names by default', async () => {
+  it('emits the seed instruments and scalepass\'s own with their units, descriptions and attribute keys, and no current names by default', async () => {
     const { metrics, scope } = await collect(false);
     assert.deepEqual([...new Set(scope)], [METER_NAME]);
-    assert.deepEqual([...metrics.keys()].sort(), [...seedNames].sort());
+    assert.deepEqual([...metrics.keys()].sort(), [...defaultNames].sort());
     for (const s of specs.filter((x) => !x.current)) {
       const m = metrics.get(s.name)!;
       assert.equal(m.descriptor.unit, s.unit, `${s.name} unit`);
@@ -119,7 +144,7 @@ describe('recorder through the SDK', () => {
 
   it('emits the current KEDA names too when switched on, with seconds in `s`', async () => {
     const { metrics } = await collect(true);
-    assert.deepEqual([...metrics.keys()].sort(), [...seedNames, ...currentNames].sort());
+    assert.deepEqual([...metrics.keys()].sort(), [...defaultNames, ...currentNames].sort());
     assert.equal(metrics.get('keda.scaler.metrics.latency.seconds')!.descriptor.unit, 's');
     assert.equal(metrics.get('keda.scaler.metrics.latency.seconds')!.dataPoints[0]!.value, 0.0127);
     assert.equal(metrics.get('keda.internal.scale.loop.latency.seconds')!.dataPoints[0]!.value, 1.52);
@@ -127,11 +152,14 @@ describe('recorder through the SDK', () => {
     assert.equal(metrics.get('keda.scaledobject.errors')!.dataPoints[0]!.value, 2);
   });
 
-  it('reports counters as delta sums, totals as cumulative sums and the rest as gauges', async () => {
-    const { metrics } = await collect(false);
-    for (const s of specs.filter((x) => !x.current)) {
+  it('reports counters as delta sums, histograms as delta histograms, totals as cumulative sums and the rest as gauges', async () => {
+    const { metrics } = await collect(true);
+    for (const s of specs) {
       const m = metrics.get(s.name)!;
-      if (s.kind === 'counter') {
+      if (s.kind === 'histogram') {
+        assert.equal(m.dataPointType, DataPointType.HISTOGRAM, s.name);
+        assert.equal(m.aggregationTemporality, AggregationTemporality.DELTA, s.name);
+      } else if (s.kind === 'counter') {
         assert.equal(m.dataPointType, DataPointType.SUM, s.name);
         assert.equal(m.aggregationTemporality, AggregationTemporality.DELTA, s.name);
         assert.equal(m.dataPointType === DataPointType.SUM && m.isMonotonic, true, s.name);
@@ -202,6 +230,75 @@ describe('recorder through the SDK', () => {
     assert.equal(dp.attributes['goos'], process.platform);
     assert.match(String(dp.attributes['goarch']), /^(amd64|arm64|386|arm|ppc64le|s390x|riscv64|loong64|\w+)$/);
     assert.equal(dp.attributes['runtime'], `node${process.versions.node}`);
+  });
+
+  it("counts HTTP requests with KEDA's keys: the trigger type as scaler, the trigger name ('' unnamed), the status or `error`", async () => {
+    const { metrics } = await collect(true);
+    const rows = metrics.get('keda.scaler.http.requests.count')!.dataPoints.map((d) => [d.attributes, d.value]);
+    assert.deepEqual(rows, [
+      [{ namespace: 'shop', scaled_resource: 'orders-so', scaler: 'redis', trigger_name: 'orders-queue', metric_name: 's0-redis-orders', status_code: '200' }, 2],
+      [{ namespace: 'shop', scaled_resource: 'orders-so', scaler: 'kubernetes-workload', trigger_name: '', metric_name: 's1-workload-shop', status_code: 'error' }, 1],
+      [{ namespace: 'shop', scaled_resource: 'orders-sj', scaler: 'redis', trigger_name: 'orders-queue', metric_name: 's0-redis-orders', status_code: '404' }, 1],
+    ]);
+  });
+
+  it("puts HTTP request durations in KEDA's second buckets, one series per scaler type and status", async () => {
+    const { metrics } = await collect(true);
+    const m = metrics.get('keda.scaler.http.request.duration.seconds')!;
+    assert.equal(m.descriptor.unit, 's');
+    const points = m.dataPoints.map((d) => {
+      const v = d.value as { count: number; sum?: number; buckets: { boundaries: number[]; counts: number[] } };
+      return { attrs: d.attributes, count: v.count, sum: v.sum, boundaries: v.buckets.boundaries, counts: v.buckets.counts };
+    });
+    assert.deepEqual(points.map((p) => [p.attrs, p.count]), [
+      [{ scaler: 'redis', status_code: '200' }, 2],
+      [{ scaler: 'kubernetes-workload', status_code: 'error' }, 1],
+      [{ scaler: 'redis', status_code: '404' }, 1],
+    ]);
+    const ok = points[0]!;
+    assert.ok(Math.abs(ok.sum! - 0.342) < 1e-9, String(ok.sum));
+    assert.deepEqual(ok.boundaries, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+    // 0.042 s in (0.025, 0.05], 0.3 s in (0.25, 0.5]
+    assert.deepEqual(ok.counts, [0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0]);
+  });
+
+  it("counts empty answers with KEDA's keys, the resource's kind and ignoreNullValues as booleans", async () => {
+    const { metrics } = await collect(true);
+    assert.deepEqual(metrics.get('keda.scaler.empty.upstream.responses')!.dataPoints.map((d) => [d.attributes, d.value]), [
+      [{ namespace: 'shop', scaledResource: 'orders-so', triggerName: 'orders-queue', metricName: 's0-redis-orders', isScaledObject: true, ignoreNullValues: true }, 1],
+      [{ namespace: 'shop', scaledResource: 'orders-sj', triggerName: '', metricName: 's1-workload-shop', isScaledObject: false, ignoreNullValues: false }, 1],
+    ]);
+  });
+
+  it('reports current and desired replicas per ScaledObject, the pass duration by outcome and its objects by kind and outcome', async () => {
+    const { metrics } = await collect(false);
+    const attrs = { namespace: 'shop', scaledObject: 'orders-so' };
+    assert.deepEqual(metrics.get('scalepass.scaledobject.replicas.current')!.dataPoints.map((d) => [d.attributes, d.value]), [[attrs, 4]]);
+    assert.deepEqual(metrics.get('scalepass.scaledobject.replicas.desired')!.dataPoints.map((d) => [d.attributes, d.value]), [[attrs, 4]]);
+    assert.equal(metrics.get('scalepass.scaledobject.replicas.current')!.descriptor.unit, '{replica}');
+    const pass = metrics.get('scalepass.pass.duration')!;
+    assert.equal(pass.descriptor.unit, 's');
+    const dp = pass.dataPoints[0]!;
+    const v = dp.value as { count: number; sum?: number; buckets: { boundaries: number[]; counts: number[] } };
+    assert.deepEqual([dp.attributes, v.count, v.sum], [{ outcome: 'partial_failure' }, 1, 2.5]);
+    assert.deepEqual(v.buckets.boundaries, [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 45, 60, 120]);
+    assert.deepEqual(metrics.get('scalepass.pass.objects')!.dataPoints.map((d) => [d.attributes, d.value]), [
+      [{ type: 'scaledobject', outcome: 'evaluated' }, 3],
+      [{ type: 'scaledobject', outcome: 'failed' }, 1],
+      [{ type: 'scaledjob', outcome: 'skipped' }, 2],
+    ]);
+  });
+
+  it('drops a negative or non-finite duration instead of exporting it', async () => {
+    const { t, exporter } = telemetry(true);
+    t.recorder.recordPass('success', -1);
+    t.recorder.recordPass('success', Number.NaN);
+    t.recorder.recordHttpRequest(so, named, Number.POSITIVE_INFINITY, 200);
+    await t.flush(5000);
+    const names = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics.filter((m) => m.dataPoints.length > 0).map((m) => m.descriptor.name)));
+    assert.ok(!names.includes('scalepass.pass.duration'), names.join(','));
+    assert.ok(!names.includes('keda.scaler.http.request.duration.seconds'));
+    assert.ok(names.includes('keda.scaler.http.requests.count'), 'the request itself still counts');
   });
 
   it('keeps only the last value per series and drops values JSON cannot carry', async () => {
