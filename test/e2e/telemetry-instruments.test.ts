@@ -136,7 +136,7 @@ describe('KEDA\'s newer instruments and scalepass\'s own, through the real colle
       const pts = await h.waitForMetrics((ps) => ps.some((x) => x.name === 'scalepass.pass.duration'), 15_000, (x) => x.resource['scalepass.test.run'] === run);
       const gauge = (name: string, so: string) => {
         const g = pts.filter((x) => x.name === name && x.attrs.scaledObject === so);
-        assert.equal(g.length, 1, `${name} for ${so}: ${JSON.stringify(g)}`);
+        assert.equal(g.length, 1, `${name} for ${so}: ${JSON.stringify(g, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))}`);
         assert.deepEqual(keys(g[0]!), ['namespace', 'scaledObject']);
         assert.equal(g[0]!.type, 'gauge');
         assert.equal(g[0]!.attrs.namespace, ns);
