@@ -125,7 +125,7 @@ export async function main(c: Config, processStart: number): Promise<number> {
       readinessTiming: { cpuInitializationPeriodMs: c.cpuInitializationPeriodSeconds * 1000, delayOfInitialReadinessStatusMs: c.initialReadinessDelaySeconds * 1000 },
       passDeadlineMs: c.passDeadlineMs, dryRun: c.dryRun,
       shardIndex: c.shardIndex, shardCount: c.shardCount, scheduledStart: sched.time,
-      lastPass: lease?.lastPass, instance: process.env.HOSTNAME ?? os.hostname(), leaseLost: lease?.lost,
+      start: passStart, lastPass: lease?.lastPass, passes: lease?.passes, instance: process.env.HOSTNAME ?? os.hostname(), leaseLost: lease?.lost,
     });
     const lost = lease?.lost.reason instanceof LeaseLost ? lease.lost.reason : undefined;
     if (lease && !lost) await giveBack(lease, passStart, log);

@@ -3,7 +3,7 @@
 // and reporting are the same for every kind; deciding and applying are the kind's (src/kinds/).
 // Errors are values on the object they concern; one broken object never stops the others.
 import type { KubeRest } from './kube/rest.ts';
-import { isDue, ownedBy, type Due } from './scaling/due.ts';
+import { isDue, ownedBy, previousEvaluation, type Due } from './scaling/due.ts';
 import { PodLister } from './kube/pods.ts';
 import { PodMetricsReader } from './kube/pod-metrics.ts';
 import type { Scaler } from './scalers/types.ts';
@@ -14,7 +14,7 @@ import { AuthCache } from './auth/resolve.ts';
 import { pool, Semaphore } from './limit.ts';
 import { message, type MeasureDeps, type TriggerReport } from './measure.ts';
 import type { ReadinessTiming } from './scaling/resource-metrics.ts';
-import { guardWrite, type AnyScaled, type Kind, type KindRun, type ObjectReport, type PassContext } from './kinds/kind.ts';
+import { guardWrite, type AnyScaled, type EvaluationTime, type Kind, type KindRun, type ObjectReport, type PassContext } from './kinds/kind.ts';
 import { refOf } from './kinds/shared.ts';
 import { scaledObjects } from './kinds/scaledobject.ts';
 import { scaledJobs } from './kinds/scaledjob.ts';
@@ -38,8 +38,15 @@ export interface PassOptions {
   shardCount: number;
   /** scheduled start of this run (ms) for keda.internal.scale.loop.latency */
   scheduledStart: number;
+  /**
+   * this pass's time (ms): every object is due, and decided, as of it (as of one poll of KEDA's loop);
+   * the shard's Lease records it. Default: when runPass starts.
+   */
+  start?: number;
   /** start of the shard's previous pass (ms), undefined on the first */
   lastPass?: number;
+  /** the shard's earlier passes (ms), from its Lease: when each object was evaluated before */
+  passes?: readonly number[];
   /** events' reportingInstance */
   instance: string;
   /** aborted when the shard's lease is lost: from then on no write starts (another run may be writing) */
@@ -59,11 +66,11 @@ export interface PassReport {
 interface Loaded {
   kind: Kind<AnyScaled>;
   run: KindRun<AnyScaled>;
-  objects: { obj: AnyScaled; due: Due }[];
+  objects: { obj: AnyScaled; due: Due; at: EvaluationTime }[];
 }
 
 export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: PassOptions, now: () => number = Date.now): Promise<PassReport> {
-  const start = now();
+  const start = o.start ?? now();
   // requests are reported per pass, without what the run did before (lease, Job lookup)
   const before = { ...rest.counts };
   const deniedBefore = rest.denied.length;
@@ -90,7 +97,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
     await Promise.all(loaded.map((l) => l.run.prepare(l.objects.filter((x) => x.due.due).map((x) => x.obj))));
     const work = loaded.flatMap((l) => l.objects.map((x) => ({ ...x, kind: l.kind, run: l.run })));
     // objects are bounded too (each holds its target, status and events in flight); triggers by `slots`
-    const objects = await pool(work, o.concurrency, (w) => evaluate(ctx, o, w.kind, w.run, w.obj, w.due));
+    const objects = await pool(work, o.concurrency, (w) => evaluate(ctx, o, w.kind, w.run, w.obj, w.due, w.at));
     reportOutcomes(rec, loaded, objects);
     const requests = Object.fromEntries(Object.entries(rest.counts).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
     return { start, durationMs: now() - start, objects, listErrors, requests, denied: rest.denied.slice(deniedBefore) };
@@ -113,12 +120,19 @@ async function load(kind: Kind<AnyScaled>, ctx: PassContext, o: PassOptions, sta
   }
   const owned = items.filter((x) => ownedBy(x.metadata.uid, o.shardIndex, o.shardCount));
   // a dry run shows everything as due: it records no last-pass time, so it judges against none
-  const objects = owned.map((obj) => ({ obj, due: isDue(obj.metadata.uid, kind.pollingInterval(obj), o.dryRun ? undefined : o.lastPass, start) }));
+  const objects = owned.map((obj) => {
+    const interval = kind.pollingInterval(obj);
+    return {
+      obj,
+      due: isDue(obj.metadata.uid, interval, o.dryRun ? undefined : o.lastPass, start),
+      at: { now: start, previous: previousEvaluation(obj.metadata.uid, interval, o.passes ?? [], start) },
+    };
+  });
   return { kind, run: kind.start(ctx), objects };
 }
 
 /** What every kind shares around its decision: not due -> skipped, past the deadline -> failed, loop latency, errors. */
-async function evaluate(ctx: PassContext, o: PassOptions, kind: Kind<AnyScaled>, run: KindRun<AnyScaled>, obj: AnyScaled, due: Due): Promise<ObjectReport> {
+async function evaluate(ctx: PassContext, o: PassOptions, kind: Kind<AnyScaled>, run: KindRun<AnyScaled>, obj: AnyScaled, due: Due, at: EvaluationTime): Promise<ObjectReport> {
   const ref = refOf(obj);
   const report: ObjectReport = { kind: kind.kind, namespace: ref.namespace, name: ref.name, outcome: 'evaluated', triggers: [], scaled: false, statusWritten: false, events: [] };
   if (!due.due) {
@@ -136,7 +150,7 @@ async function evaluate(ctx: PassContext, o: PassOptions, kind: Kind<AnyScaled>,
   report.loopLatencyMs = evalStart - o.scheduledStart;
   ctx.rec.recordLoopLatency(ref, report.loopLatencyMs);
   try {
-    await run.evaluate(obj, report, evalStart);
+    await run.evaluate(obj, report, at);
   } catch (e) {
     report.outcome = 'failed';
     report.detail = message(e);

@@ -75,12 +75,23 @@ export interface ObjectReport {
   loopLatencyMs?: number;
 }
 
+/** When an object is decided: as of its pass, like one poll of KEDA's loop. */
+export interface EvaluationTime {
+  /** this pass's time (ms), which the shard's Lease records */
+  now: number;
+  /**
+   * the object's previous evaluation (ms): the latest earlier pass in which it was due, never earlier
+   * than the real one; undefined when the shard has no earlier pass on record
+   */
+  previous?: number;
+}
+
 /** One kind's work in one pass: state shared by its objects (a resolver, one LIST per namespace). */
 export interface KindRun<T extends AnyScaled> {
   /** what one request serves for many due objects, before any is evaluated */
   prepare(due: readonly T[]): Promise<void>;
   /** decide and apply for one due object; throws only for what the pass reports as a failure */
-  evaluate(obj: T, report: ObjectReport, evalStart: number): Promise<void>;
+  evaluate(obj: T, report: ObjectReport, at: EvaluationTime): Promise<void>;
 }
 
 export interface Kind<T extends AnyScaled> {

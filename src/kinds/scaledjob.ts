@@ -11,7 +11,7 @@ import { decideInvalidScaledJob, decideScaledJob, scaledJobPaused, type JobDelet
 import { eventsAfterJobWrites } from '../scaling/scaledjob/events.ts';
 import type { DecisionEvent, TriggerMeasurement } from '../scaling/types.ts';
 import { measureTriggers, message } from '../measure.ts';
-import { LeaseLostError, type Kind, type KindRun, type ObjectReport, type PassContext } from './kind.ts';
+import { LeaseLostError, type EvaluationTime, type Kind, type KindRun, type ObjectReport, type PassContext } from './kind.ts';
 import { failOnTriggerErrors, recordValues, refOf } from './shared.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -45,7 +45,7 @@ class ScaledJobRun implements KindRun<ScaledJob> {
   // the Jobs and pods of a namespace are listed when its first due ScaledJob asks for them, once
   async prepare(): Promise<void> {}
 
-  async evaluate(sj: ScaledJob, report: ObjectReport, evalStart: number): Promise<void> {
+  async evaluate(sj: ScaledJob, report: ObjectReport, at: EvaluationTime): Promise<void> {
     const { ctx } = this;
     const ns = sj.metadata.namespace;
     const name = sj.metadata.name;
@@ -53,7 +53,7 @@ class ScaledJobRun implements KindRun<ScaledJob> {
     const specError = scaledJobSpecError(sj.spec);
     if (specError) {
       const detail = `ScaledJob ${ns}/${name}: ${specError}`;
-      const decision = decideInvalidScaledJob(sj.status, detail, evalStart);
+      const decision = decideInvalidScaledJob(sj.status, detail, at.now, at.previous);
       report.outcome = 'failed';
       report.detail = detail;
       report.reason = decision.reason;
@@ -70,7 +70,7 @@ class ScaledJobRun implements KindRun<ScaledJob> {
     const decision = decideScaledJob({
       name, namespace: ns, uid: sj.metadata.uid, generation: sj.metadata.generation ?? 1,
       labels: sj.metadata.labels ?? {}, annotations: sj.metadata.annotations ?? {},
-      spec: sj.spec, status: sj.status ?? {}, measurements, jobs, now: evalStart, version: pkg.version,
+      spec: sj.spec, status: sj.status ?? {}, measurements, jobs, now: at.now, previousEvaluation: at.previous, version: pkg.version,
     });
     report.active = decision.active;
     report.paused = decision.paused;

@@ -16,7 +16,7 @@ import { hpaHistoryPatch, kedaStatus, readHpaHistory } from '../scaling/hpa-hist
 import { objectPath } from '../kube/scaledobjects.ts';
 import type { Decision, DecisionEvent, PodTemplateResources, ScaledObjectStatus, TriggerMeasurement } from '../scaling/types.ts';
 import { measureTriggers, message } from '../measure.ts';
-import { LeaseLostError, type Kind, type KindRun, type ObjectReport, type PassContext } from './kind.ts';
+import { LeaseLostError, type EvaluationTime, type Kind, type KindRun, type ObjectReport, type PassContext } from './kind.ts';
 import { distinct, failOnTriggerErrors, recordValues, refOf } from './shared.ts';
 
 /** A /scale write that met a newer target this many times in a row gives up for this pass. */
@@ -58,7 +58,7 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
     }));
   }
 
-  async evaluate(so: ScaledObject, report: ObjectReport, evalStart: number): Promise<void> {
+  async evaluate(so: ScaledObject, report: ObjectReport, at: EvaluationTime): Promise<void> {
     const { ctx, targets } = this;
     const { rest, rec, log, deadline } = ctx;
     const ns = so.metadata.namespace;
@@ -120,7 +120,7 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
       name, namespace: ns, spec: so.spec, annotations, creationTimestamp: so.metadata.creationTimestamp,
       status: { ...kedaStatus(so.status ?? {}), ...history }, measurements,
       target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name, podTemplate },
-      now: evalStart,
+      now: at.now, previousEvaluation: at.previous,
     });
     // the /scale write carries the resourceVersion read: when the target changed since (a person,
     // another controller), it is read again and the decision made again on what it is now
@@ -168,8 +168,9 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
       report.outcome = 'failed';
       report.detail = `Failed to scale ${target.kindString} ${ns}/${so.spec.scaleTargetRef.name} from ${scale.specReplicas} to ${decision.replicas}: ${scaleError}`;
       rec.recordObjectError(ref);
-      // the scale did not happen: keep the history the next pass reasons from as it was
-      status.lastActiveTime = so.status?.lastActiveTime;
+      // the scale did not happen: keep the history the next pass reasons from as it was; KEDA stamps
+      // lastActiveTime only after an activation that worked (a time carried as activity ended stays)
+      if (decision.events.some((e) => e.reason === 'KEDAScaleTargetActivated')) status.lastActiveTime = so.status?.lastActiveTime;
     }
     const historyPatch = hpaHistoryPatch(annotations, scaleError !== undefined ? history
       : { recommendations: decision.status.recommendations, scaleEvents: decision.status.scaleEvents });

@@ -1,6 +1,6 @@
-// One coordination.k8s.io Lease per shard: it records when the shard's last pass completed (that is
-// what makes pollingInterval hold across runs without a write per object) and keeps an ad-hoc run
-// from racing the CronJob's run of the same shard.
+// One coordination.k8s.io Lease per shard: it records when the shard's last passes ran (that is what
+// makes pollingInterval hold across runs without a write per object, and what tells a pass when each
+// object was evaluated before) and keeps an ad-hoc run from racing the CronJob's run of the same shard.
 //
 // The lease is short and renewed while the pass runs, as client-go's leader election does: a pass
 // that outlives one duration (slow backends, a slow apiserver) keeps the shard, and a run that dies
@@ -15,6 +15,10 @@ export interface Lease {
 }
 
 export const LAST_PASS = 'scalepass.dev/last-pass-time';
+/** the times of the shard's last recorded passes, oldest first, comma-separated RFC 3339 */
+export const PASS_HISTORY = 'scalepass.dev/pass-history';
+/** how many recorded passes the Lease keeps: at one pass a minute, objects polled up to hourly are placed exactly */
+export const PASS_HISTORY_LENGTH = 64;
 
 const micro = (t: number) => new Date(t).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
@@ -46,8 +50,14 @@ export function leaseTiming(durationS: number): LeaseTiming {
 export interface ShardLease {
   /** `namespace/name`, for log lines */
   readonly id: string;
-  /** end of the shard's last completed pass, ms; undefined on the first pass */
+  /** start of the shard's last recorded pass, ms; undefined on the first pass */
   lastPass?: number;
+  /**
+   * The shard's earlier passes that may have evaluated objects (ms, oldest first): the recorded ones,
+   * and the previous run's when it took the Lease but could not record its pass (its acquireTime).
+   * Each was due for the ticks since the pass before it; see previousEvaluation in scaling/due.ts.
+   */
+  readonly passes: readonly number[];
   /** leaseDurationSeconds as written */
   readonly durationS: number;
   /** when the last successful renewal was sent (ms): the lease is valid until this + the duration */
@@ -98,6 +108,11 @@ export async function acquire(rest: KubeRest, namespace: string, name: string, h
     }
   }
   const last = Date.parse(lease?.metadata.annotations?.[LAST_PASS] ?? '');
+  const recorded = recordedPasses(lease?.metadata.annotations);
+  // a run that took the Lease and then could not record its pass (it died, the release failed) still
+  // evaluated objects: due-ness ignores it (they come due again), but when they were last seen must not
+  const unrecorded = Date.parse(lease?.spec.acquireTime ?? '');
+  const passes = Number.isFinite(unrecorded) && unrecorded > (recorded.at(-1) ?? -Infinity) ? [...recorded, unrecorded] : recorded;
   const timing = leaseTiming(durationS);
   const lostCtl = new AbortController();
   let renewedAt = now;
@@ -163,6 +178,7 @@ export async function acquire(rest: KubeRest, namespace: string, name: string, h
   return {
     id, durationS,
     lastPass: Number.isFinite(last) ? last : undefined,
+    passes,
     get renewedAt() { return renewedAt; },
     lost: lostCtl.signal,
     async release(passStart?: number) {
@@ -175,9 +191,25 @@ export async function acquire(rest: KubeRest, namespace: string, name: string, h
       stop(new Error(`shard lease ${id} given back`));
       await putOurs((l) => ({
         ...l,
-        metadata: { ...l.metadata, annotations: passStart === undefined ? l.metadata.annotations : { ...l.metadata.annotations, [LAST_PASS]: new Date(passStart).toISOString() } },
+        metadata: { ...l.metadata, annotations: passStart === undefined ? l.metadata.annotations : withPass(l.metadata.annotations, recorded, passStart) },
         spec: { ...l.spec, holderIdentity: undefined, leaseDurationSeconds: durationS, renewTime: micro(Date.now()) },
       }));
     },
   };
+}
+
+/** The recorded passes, oldest first: the history, and the last pass of a Lease written before there was one. */
+function recordedPasses(annotations: Record<string, string> | undefined): number[] {
+  const times = (annotations?.[PASS_HISTORY] ?? '').split(',').map((t) => Date.parse(t.trim()));
+  times.push(Date.parse(annotations?.[LAST_PASS] ?? ''));
+  return [...new Set(times.filter((t) => Number.isFinite(t)))].sort((a, b) => a - b);
+}
+
+/**
+ * This pass as the shard's last, appended to the passes recorded before it (not the unrecorded one:
+ * this pass was due for the ticks since the last recorded pass, and the history says so by order).
+ */
+function withPass(annotations: Record<string, string> | undefined, recorded: readonly number[], passStart: number): Record<string, string> {
+  const history = [...recorded.filter((t) => t < passStart), passStart].slice(-PASS_HISTORY_LENGTH);
+  return { ...annotations, [LAST_PASS]: new Date(passStart).toISOString(), [PASS_HISTORY]: history.map((t) => new Date(t).toISOString()).join(',') };
 }

@@ -43,7 +43,10 @@ export function objectActivity(readings: readonly TriggerReading[], forced: bool
 
 export type Cooldown = { elapsed: true; why: string } | { elapsed: false; why: string };
 
-/** Both tests are strict: exactly at the deadline the cooldown has not elapsed yet. */
+/**
+ * Both tests are strict: exactly at the deadline the cooldown has not elapsed yet. `now` is the pass's
+ * time to the millisecond, as KEDA compares the stored (whole-second) time with time.Now().
+ */
 export function cooldownVerdict(args: {
   lastActiveMs: number | undefined;
   creationMs: number | undefined;
@@ -76,9 +79,11 @@ export interface KedaStepInput {
   activity: Activity;
   pausedScaleIn: boolean;
   pausedScaleOut: boolean;
+  /** the lastActiveTime an inactive pass counts the cooldown from */
   lastActiveMs: number | undefined;
   creationMs: number | undefined;
   target: TargetState;
+  /** this pass's time (ms) */
   now: number;
 }
 
@@ -89,8 +94,8 @@ export interface KedaStep {
   active: Condition;
   /** replaces Ready=True for this pass */
   ready?: Condition;
-  /** the activation time, when this pass activated the target */
-  lastActiveMs?: number;
+  /** KEDA's poll would stamp lastActiveTime with its time: it activated the target, or found it above 0 with no failed trigger */
+  stamps: boolean;
   event?: DecisionEvent;
 }
 
@@ -99,7 +104,7 @@ export function kedaStep(input: KedaStepInput): KedaStep {
 }
 
 function whenActive(input: KedaStepInput): KedaStep {
-  const { currentReplicas: cur, spec, activity, target, now } = input;
+  const { currentReplicas: cur, spec, activity, target } = input;
   const active = activity.forced ? ACTIVE_FORCED : ACTIVE_TRUE;
   const cause = activity.forced
     ? `activation forced by ${FORCE_ACTIVATION_ANNOTATION}`
@@ -107,20 +112,20 @@ function whenActive(input: KedaStepInput): KedaStep {
   const belowMinWithIdle = spec.idleReplicaCount !== undefined && cur < spec.minReplicaCount;
   if (cur === 0 || belowMinWithIdle) {
     if (input.pausedScaleOut) {
-      return { active, reason: `${cause}, but scale-out is paused by ${PAUSED_SCALE_OUT_ANNOTATION}: staying at ${cur}` };
+      return { active, stamps: false, reason: `${cause}, but scale-out is paused by ${PAUSED_SCALE_OUT_ANNOTATION}: staying at ${cur}` };
     }
     const to = Math.max(spec.minReplicaCount, 1);
     return {
       replicas: to,
       active,
       reason: `activated ${cur} -> ${to}: ${cause}`,
-      lastActiveMs: now,
+      stamps: true,
       event: scaleTargetActivated(target, cur, to, activity.activeMetricNames, activity.forced),
     };
   }
   // the replica formula decides from here, and its reason says what the metrics asked for
-  if (activity.isError) return { active, ready: READY_PARTIAL_TRIGGER_ERROR, reason: '' };
-  return { active, reason: '' };
+  if (activity.isError) return { active, stamps: false, ready: READY_PARTIAL_TRIGGER_ERROR, reason: '' };
+  return { active, stamps: true, reason: '' };
 }
 
 function whenInactive(input: KedaStepInput): KedaStep {
@@ -129,15 +134,15 @@ function whenInactive(input: KedaStepInput): KedaStep {
   const min = spec.minReplicaCount;
   if (activity.isError && fallback !== undefined && fallback.replicas !== 0) {
     // scaling to 0 would switch off the replica formula that serves the fallback
-    return { active: ACTIVE_FALSE, reason: 'not active and a trigger failed: waiting for fallback, no scale-in' };
+    return { active: ACTIVE_FALSE, stamps: false, reason: 'not active and a trigger failed: waiting for fallback, no scale-in' };
   }
   if (activity.isError && fallback === undefined) {
-    return { active: ACTIVE_FALSE, ready: READY_TRIGGER_ERROR, reason: 'not active and a trigger failed: no scale-in' };
+    return { active: ACTIVE_FALSE, stamps: false, ready: READY_TRIGGER_ERROR, reason: 'not active and a trigger failed: no scale-in' };
   }
   // Reached with an error only when fallback.replicas is 0: KEDA then scales in like any inactive object.
   if ((idle !== undefined && cur > idle) || (cur > 0 && min === 0)) {
     if (input.pausedScaleIn) {
-      return { active: ACTIVE_FALSE, reason: `not active, but scale-in is paused by ${PAUSED_SCALE_IN_ANNOTATION}` };
+      return { active: ACTIVE_FALSE, stamps: false, reason: `not active, but scale-in is paused by ${PAUSED_SCALE_IN_ANNOTATION}` };
     }
     const cooldown = cooldownVerdict({
       lastActiveMs: input.lastActiveMs,
@@ -146,17 +151,18 @@ function whenInactive(input: KedaStepInput): KedaStep {
       initialCooldownS: spec.initialCooldownPeriodS,
       now,
     });
-    if (!cooldown.elapsed) return { active: ACTIVE_COOLDOWN, reason: cooldown.why };
+    if (!cooldown.elapsed) return { active: ACTIVE_COOLDOWN, stamps: false, reason: cooldown.why };
     const to = idle ?? min;
     return {
       replicas: to,
       active: ACTIVE_FALSE,
+      stamps: false,
       reason: `deactivated ${cur} -> ${to}: ${cooldown.why}`,
       event: scaleTargetDeactivated(target, cur, to),
     };
   }
   if (idle === undefined && cur < min) {
-    return { replicas: min, active: ACTIVE_FALSE, reason: `not active; raised ${cur} -> ${min} to minReplicaCount` };
+    return { replicas: min, active: ACTIVE_FALSE, stamps: false, reason: `not active; raised ${cur} -> ${min} to minReplicaCount` };
   }
-  return { active: ACTIVE_FALSE, reason: 'not active' };
+  return { active: ACTIVE_FALSE, stamps: false, reason: 'not active' };
 }

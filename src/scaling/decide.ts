@@ -18,6 +18,7 @@ import {
   PAUSED_REMOVED,
   PAUSED_TRUE,
   READY_OK,
+  READY_PARTIAL_TRIGGER_ERROR,
   READY_PAUSED,
   findCondition,
   initializeConditions,
@@ -42,10 +43,12 @@ import { effectiveBehavior, pruneScaleEvents } from './behavior.ts';
 import { hpaSync } from './hpa.ts';
 import { checkSpec } from './validation.ts';
 import { canonical, isResourceTrigger, metricNamesFromMeasurements, typesFromSpec } from './status.ts';
-import { formatTime, parseTime, wholeSeconds } from './time.ts';
+import { parseTime, wholeSeconds } from './time.ts';
+import { lastActiveTime } from './last-active.ts';
 
 interface PassContext {
   input: DecideInput;
+  /** this pass's time, whole seconds: the times the decision writes */
   now: number;
   spec: ResolvedSpec;
   annotations: AnnotationState;
@@ -172,7 +175,6 @@ function scalingPass(ctx: PassContext): Decision {
   reportFailuresAndFallback(ctx, fallback.fallbackActive);
   const activity = objectActivity(fallback.readings, annotations.forceActivation);
   const activeNow = activity.active || activity.forced;
-  const lastActive = lastActivity(previous, activeNow, now);
 
   const step = kedaStep({
     currentReplicas: cur,
@@ -181,10 +183,11 @@ function scalingPass(ctx: PassContext): Decision {
     activity,
     pausedScaleIn: annotations.pausedScaleIn,
     pausedScaleOut: annotations.pausedScaleOut,
-    lastActiveMs: lastActive.ms,
+    // read only when inactive, when this pass does not stamp it
+    lastActiveMs: parseTime(carriedLastActive(ctx, false)),
     creationMs: parseTime(input.creationTimestamp),
     target,
-    now,
+    now: input.now,
   });
   ctx.conditions = setCondition(ctx.conditions, step.ready ?? READY_OK);
   ctx.conditions = setCondition(ctx.conditions, step.active);
@@ -234,10 +237,10 @@ function scalingPass(ctx: PassContext): Decision {
     replicas,
     reason: reasons.filter((r) => r !== '').join('; '),
     active: activeNow,
+    stamps: step.stamps,
     status: {
       externalMetricNames: names.externalMetricNames,
       resourceMetricNames: names.resourceMetricNames,
-      lastActiveTime: step.lastActiveMs !== undefined ? formatTime(step.lastActiveMs) : lastActive.time,
       health: fallback.health,
       triggersActivity: triggersActivity(fallback.readings),
       pausedReplicaCount: undefined,
@@ -262,18 +265,20 @@ function reportFailuresAndFallback(ctx: PassContext, fallbackActive: boolean): v
 }
 
 /**
- * KEDA refreshes lastActiveTime on every active poll: here that would be a status write every pass
- * for every busy object. Cooldown only reads it once the object is inactive, so it is written when
- * activity ends instead. The previous pass saw the object active, and that pass was at least a
- * second ago; cooldown therefore counts from at most one pass later than in KEDA.
+ * KEDA stamps lastActiveTime on every active poll; here that would be a status write every pass for
+ * every busy object, so it is carried as last-active.ts explains: written when the stamping ends, as
+ * the time of this object's previous evaluation. The status the previous pass left shows whether that
+ * evaluation stamped: active, every trigger read (PartialTriggerError is KEDA's no-stamp case), and
+ * not fully paused (KEDA's loop does not run).
  */
-function lastActivity(
-  previous: ScaledObjectStatus,
-  activeNow: boolean,
-  now: number,
-): { ms: number | undefined; time: string | undefined } {
-  if (!activeNow && isTrue(previous.conditions, 'Active')) return { ms: now - 1000, time: formatTime(now - 1000) };
-  return { ms: parseTime(previous.lastActiveTime), time: previous.lastActiveTime };
+function carriedLastActive(ctx: PassContext, stampsNow: boolean): string | undefined {
+  const { previous, now, input } = ctx;
+  const ready = findCondition(previous.conditions, 'Ready');
+  const stampedBefore =
+    isTrue(previous.conditions, 'Active') &&
+    ready?.reason !== READY_PARTIAL_TRIGGER_ERROR.reason &&
+    !(ready?.reason === READY_PAUSED.reason && ready?.message === READY_PAUSED.message);
+  return lastActiveTime({ stored: previous.lastActiveTime, stampedBefore, stampsNow, now, previousEvaluation: input.previousEvaluation });
 }
 
 function triggersActivity(readings: readonly TriggerReading[]): Record<string, { isActive: boolean }> {
@@ -286,13 +291,16 @@ interface Outcome {
   replicas: number;
   reason: string;
   active: boolean;
+  /** KEDA's poll would stamp lastActiveTime (only a scaling pass can) */
+  stamps?: boolean;
   /** fields this outcome sets; an explicit undefined removes the field */
   status: ScaledObjectStatus;
   metricValues: Record<string, number>;
 }
 
 function finish(ctx: PassContext, outcome: Outcome): Decision {
-  const status = canonical({ ...ctx.base, ...outcome.status, conditions: ctx.conditions });
+  const lastActive = carriedLastActive(ctx, outcome.stamps ?? false);
+  const status = canonical({ ...ctx.base, lastActiveTime: lastActive, ...outcome.status, conditions: ctx.conditions });
   return {
     replicas: outcome.replicas,
     reason: outcome.reason,

@@ -11,7 +11,8 @@ import { PAUSED_ANNOTATION, annotationIsTrue } from './annotations.ts';
 import { ACTIVE_FALSE, ACTIVE_TRUE, findCondition, initializeConditions, isTrue, setCondition } from './conditions.ts';
 import { scalerFailed } from './events.ts';
 import { canonical, typesFromSpec } from './status.ts';
-import { formatTime, wholeSeconds } from './time.ts';
+import { wholeSeconds } from './time.ts';
+import { lastActiveTime } from './last-active.ts';
 import { checkTriggers } from './validation.ts';
 import {
   ACTIVE_UNKNOWN,
@@ -50,7 +51,10 @@ export function scaledJobPaused(annotations: Record<string, string>): boolean {
 }
 
 interface PassContext {
+  /** this pass's time, whole seconds */
   now: number;
+  /** this ScaledJob's previous evaluation (ms), when the shard has a record */
+  previousEvaluation: number | undefined;
   previous: ScaledJobStatus;
   base: ScaledJobStatus;
   conditions: Condition[];
@@ -61,6 +65,7 @@ export function decideScaledJob(input: ScaledJobDecideInput): ScaledJobDecision 
   const previous = input.status ?? {};
   const ctx: PassContext = {
     now: wholeSeconds(input.now),
+    previousEvaluation: input.previousEvaluation,
     previous,
     base: { ...previous, ...typesFromSpec(input.spec) },
     conditions: initializeConditions(previous.conditions),
@@ -83,9 +88,9 @@ export function decideScaledJob(input: ScaledJobDecideInput): ScaledJobDecision 
  * older CRD): KEDA's check failure, Ready=False with `message`, Active Unknown, a Warning once per
  * distinct message; nothing measured, created or deleted. The rest of the status is kept as it was.
  */
-export function decideInvalidScaledJob(status: ScaledJobStatus | undefined, message: string, now: number): ScaledJobDecision {
+export function decideInvalidScaledJob(status: ScaledJobStatus | undefined, message: string, now: number, previousEvaluation?: number): ScaledJobDecision {
   const previous = status ?? {};
-  return checkFailed({ now: wholeSeconds(now), previous, base: { ...previous }, conditions: initializeConditions(previous.conditions), events: [] }, message);
+  return checkFailed({ now: wholeSeconds(now), previousEvaluation, previous, base: { ...previous }, conditions: initializeConditions(previous.conditions), events: [] }, message);
 }
 
 /** KEDA stops the scale loop: no Jobs created, none cleaned up, no rollout; Active stays as it was */
@@ -122,7 +127,7 @@ function noteReadyAgain(ctx: PassContext): void {
 }
 
 function scalingPass(ctx: PassContext, input: ScaledJobDecideInput, spec: ResolvedJobSpec): ScaledJobDecision {
-  const { previous, now } = ctx;
+  const { previous } = ctx;
   const reasons: string[] = [];
 
   const rollout = rolloutDeletions(input.jobs, input.generation, spec.rolloutStrategy, spec.propagationPolicy);
@@ -172,8 +177,8 @@ function scalingPass(ctx: PassContext, input: ScaledJobDecideInput, spec: Resolv
     paused: false,
     running: counts.running,
     pending: counts.pending,
+    stamps: combined.active,
     status: {
-      lastActiveTime: lastActiveTime(previous, combined.active, now),
       // KEDA keeps this list only in memory for a ScaledJob; written here, it says what triggersActivity is keyed by
       externalMetricNames: combined.metricNames,
       triggersActivity: Object.fromEntries(combined.metricNames.map((name) => [name, { isActive: active.has(name) }])),
@@ -185,27 +190,26 @@ function scalingPass(ctx: PassContext, input: ScaledJobDecideInput, spec: Resolv
 }
 
 /**
- * KEDA stamps lastActiveTime on every active poll, which here would be a status write every pass for
- * every busy ScaledJob; nothing reads it for a ScaledJob, so it is written when activity starts and
- * when it ends (as the second before this pass, the last moment the previous pass saw it active).
+ * KEDA stamps lastActiveTime on every poll that finds a trigger active (errors or not; a paused
+ * ScaledJob is not polled). Nothing reads it for a ScaledJob, but the value is KEDA's: carried as
+ * ../last-active.ts explains, so a busy ScaledJob costs no status write per pass.
  */
-function lastActiveTime(previous: ScaledJobStatus, activeNow: boolean, now: number): string | undefined {
-  const was = isTrue(previous.conditions, 'Active');
-  if (activeNow && (!was || previous.lastActiveTime === undefined)) return formatTime(now);
-  if (!activeNow && was) return formatTime(now - 1000);
-  return previous.lastActiveTime;
+function carriedLastActive(ctx: PassContext, stampsNow: boolean): string | undefined {
+  const { previous, now, previousEvaluation } = ctx;
+  const stampedBefore = isTrue(previous.conditions, 'Active') && !isTrue(previous.conditions, 'Paused');
+  return lastActiveTime({ stored: previous.lastActiveTime, stampedBefore, stampsNow, now, previousEvaluation });
 }
 
-type Outcome = Omit<ScaledJobDecision, 'events' | 'status'> & { status: ScaledJobStatus };
+type Outcome = Omit<ScaledJobDecision, 'events' | 'status'> & { status: ScaledJobStatus; stamps?: boolean };
 
 function idle(reason: string, isPaused: boolean): Outcome {
   return { jobsToCreate: 0, job: undefined, deletions: [], reason, active: false, paused: isPaused, running: 0, pending: 0, status: {}, metricValues: {} };
 }
 
-function finish(ctx: PassContext, outcome: Outcome): ScaledJobDecision {
+function finish(ctx: PassContext, { stamps, ...outcome }: Outcome): ScaledJobDecision {
   return {
     ...outcome,
-    status: canonical({ ...ctx.base, ...outcome.status, conditions: ctx.conditions }),
+    status: canonical({ ...ctx.base, lastActiveTime: carriedLastActive(ctx, stamps ?? false), ...outcome.status, conditions: ctx.conditions }),
     events: ctx.events,
   };
 }

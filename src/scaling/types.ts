@@ -169,8 +169,13 @@ export interface DecideInput {
   status: ScaledObjectStatus;
   measurements: TriggerMeasurement[];
   target: TargetState;
-  /** ms since epoch */
+  /** ms since epoch: this pass's time */
   now: number;
+  /**
+   * this object's previous evaluation (ms since epoch): the latest earlier pass in which it was due,
+   * never earlier than the real one; undefined when the shard has no record (see last-active.ts)
+   */
+  previousEvaluation?: number;
 }
 
 export interface DecisionEvent {

@@ -11,6 +11,9 @@ const metricsTrigger = (url: string, extra: Record<string, string> = {}) => ({
   type: 'metrics-api', metadata: { url, valueLocation: 'queue.depth', targetValue: '2', ...extra },
 });
 
+const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const writes = (r: Record<string, number>) => (r.patch ?? 0) + (r.update ?? 0) + (r.create ?? 0);
+
 function cronWindow(fromMin: number, toMin: number): { start: string; end: string } {
   const at = (m: number) => { const d = new Date(Date.now() + m * 60_000); return `${d.getUTCMinutes()} ${d.getUTCHours()} * * *`; };
   return { start: at(fromMin), end: at(toMin) };
@@ -23,10 +26,10 @@ describe('scale pass', () => {
   before(async () => ({ h, kubeconfig, src } = await suiteSetup(0)));
   after(async () => { await src.close(); });
 
-  it('scales a Deployment 0 -> 1 -> 4 -> 0 on a metrics-api trigger over consecutive passes, as the shipped ServiceAccount', async () => {
+  it('scales a Deployment 0 -> 1 -> 4 -> 0 on a metrics-api trigger over consecutive passes: with cooldownPeriod 1, at 0 after the first inactive pass, as KEDA', async () => {
     const ns = await h.namespace('e2e-mapi');
     await create(h, ns, deployment('worker', 0));
-    await create(h, ns, scaledObject('worker', { scaleTargetRef: { name: 'worker' }, pollingInterval: 1, cooldownPeriod: 2, maxReplicaCount: 10, triggers: [metricsTrigger(src.url)] }));
+    await create(h, ns, scaledObject('worker', { scaleTargetRef: { name: 'worker' }, pollingInterval: 1, cooldownPeriod: 1, maxReplicaCount: 10, triggers: [metricsTrigger(src.url)] }));
     const dep = `/apis/apps/v1/namespaces/${ns}/deployments/worker`;
     src.set(7);
     const p1 = await pass(h, { kubeconfig, namespaces: [ns] });
@@ -42,12 +45,51 @@ describe('scale pass', () => {
 
     src.set(0);
     const p3 = await pass(h, { kubeconfig, namespaces: [ns] });
-    assert.equal(await specReplicas(h, dep), 4, `inactive but still cooling down: ${p3.report.objects[0]!.reason}`);
-    await new Promise((r) => setTimeout(r, 2000));
-    const p4 = await pass(h, { kubeconfig, namespaces: [ns] });
-    assert.equal(await specReplicas(h, dep), 0, `cooldown over: ${p4.report.objects[0]!.reason}`);
+    const lastActive = p2.report.start;
+    // KEDA: lastActiveTime = the last active poll (whole seconds), scale in when it + 1 s < now; the
+    // passes are more than 1 s apart (the helper waits 1.1 s before each), so the first inactive one does
+    assert.ok(p3.report.start - lastActive > 1000, `passes ${p3.report.start - lastActive} ms apart`);
+    assert.equal(await specReplicas(h, dep), 0, `first inactive pass, cooldown 1 s over: ${p3.report.objects[0]!.reason}`);
+    assert.equal((await getSO(h, ns, 'worker')).status?.lastActiveTime, isoSeconds(lastActive), 'lastActiveTime is the last active evaluation, as KEDA leaves it');
     assert.ok((await events(h, ns, 'worker')).some((e) => e.reason === 'KEDAScaleTargetDeactivated'));
-    for (const p of [p1, p2, p3, p4]) assert.deepEqual(p.report.denied, []);
+    const quiet = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(await specReplicas(h, dep), 0);
+    assert.equal(writes(quiet.report.requests), 0, `a quiet pass at rest writes nothing: ${JSON.stringify(quiet.report.requests)}`);
+    for (const p of [p1, p2, p3, quiet]) assert.deepEqual(p.report.denied, []);
+  });
+
+  it('scales in at the first pass more than cooldownPeriod after the last active evaluation, and the cooling passes write nothing', async () => {
+    const ns = await h.namespace('e2e-cooldown');
+    const cooldownS = 8;
+    await create(h, ns, deployment('worker', 4));
+    await create(h, ns, scaledObject('worker', { scaleTargetRef: { name: 'worker' }, pollingInterval: 1, cooldownPeriod: cooldownS, maxReplicaCount: 10, triggers: [metricsTrigger(src.url)] }));
+    const dep = `/apis/apps/v1/namespaces/${ns}/deployments/worker`;
+    src.set(7);
+    const active = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(active.code, 0, active.stderr);
+    assert.equal(await specReplicas(h, dep), 4, `ceil(7/2) = 4: ${active.report.objects[0]!.reason}`);
+    const busy = await pass(h, { kubeconfig, namespaces: [ns] });
+    assert.equal(writes(busy.report.requests), 0, `an active pass that changes nothing writes nothing: ${JSON.stringify(busy.report.requests)}`);
+    const last = busy.report.start;
+    // KEDA's rule on the passes' own times: lastActiveTime (whole seconds) + cooldownPeriod < the pass's time
+    const deadline = Math.floor(last / 1000) * 1000 + cooldownS * 1000;
+    src.set(0);
+    const seen: string[] = [];
+    let cooling = 0;
+    for (let i = 0; i < 12; i++) {
+      const p = await pass(h, { kubeconfig, namespaces: [ns] });
+      const o = p.report.objects[0]!;
+      const want = p.report.start > deadline ? 0 : 4;
+      seen.push(`${p.report.start - last} ms after: ${o.current} -> ${o.desired} (${o.reason})`);
+      assert.equal(await specReplicas(h, dep), want, seen.join('\n'));
+      if (want === 0) break;
+      cooling++;
+      assert.equal(condition(await getSO(h, ns, 'worker'), 'Active')?.reason, 'ScalerCooldown', seen.join('\n'));
+      if (cooling > 1) assert.equal(writes(p.report.requests), 0, `a cooling pass after the first writes nothing: ${JSON.stringify(p.report.requests)}`);
+    }
+    assert.equal(await specReplicas(h, dep), 0, seen.join('\n'));
+    assert.ok(cooling >= 1, `passes ~2.5 s apart cool down first for ${cooldownS} s: ${seen.join('\n')}`);
+    assert.equal((await getSO(h, ns, 'worker')).status?.lastActiveTime, isoSeconds(last));
   });
 
   it('scales a Deployment 0 -> 3 -> 0 on a cron trigger window', async () => {

@@ -70,6 +70,18 @@ describe('shard lease', () => {
   // the duration through the environment, so that a build without the setting still runs (and shows what it does)
   const runEnv = (durationS: number) => ({ KUBECONFIG: kubeconfig, OTEL_EXPORTER_OTLP_ENDPOINT: h.state.otlpEndpoint, SCALEPASS_LEASE_DURATION_SECONDS: String(durationS) });
 
+  it('records every pass in the Lease: its time is the report\'s, and the history keeps the passes before it, oldest first', async () => {
+    const ns = await h.namespace('e2e-lease-history');
+    src.set(3);
+    await create(h, ns, deployment('w', 0));
+    await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1, triggers: [trigger(src.url)] }));
+    const p1 = await pass(h, { kubeconfig, namespaces: [ns] });
+    const p2 = await pass(h, { kubeconfig, namespaces: [ns] });
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const lease = await waitForLease(h, (l) => l.metadata.annotations?.[LAST_PASS] === iso(p2.report.start), 'the second pass recorded');
+    assert.equal(lease.metadata.annotations?.['scalepass.dev/pass-history'], `${iso(p1.report.start)},${iso(p2.report.start)}`);
+  });
+
   it('a pass whose lease cannot be given back still prints its plan and exits 0', async () => {
     const ns = await h.namespace('e2e-lease-keep');
     // a ServiceAccount allowed to read and create its Lease but not to update it: giving it back (a PUT) is refused

@@ -72,6 +72,8 @@ export async function pass(h: Harness, o: PassOptions): Promise<RunResult & { re
 }
 
 export interface PassJson {
+  /** the pass's time (ms): every object is decided as of it, and the shard's Lease records it */
+  start: number;
   objects: { kind?: string; namespace: string; name: string; outcome: string; detail?: string; current?: number; desired?: number; reason?: string; active?: boolean; paused?: boolean;
     jobs?: { running: number; pending: number; toCreate: number; created: string[]; toDelete: { name: string; why: string }[]; deleted: string[] };
     scaled: boolean; statusWritten: boolean; loopLatencyMs?: number;

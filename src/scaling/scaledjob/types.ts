@@ -119,8 +119,10 @@ export interface ScaledJobDecideInput {
   measurements: TriggerMeasurement[];
   /** every Job with label scaledjob.keda.sh/name=<name> in the namespace */
   jobs: JobSummary[];
-  /** ms since epoch */
+  /** ms since epoch: this pass's time */
   now: number;
+  /** this ScaledJob's previous evaluation (ms), when the shard has a record of it; see ../last-active.ts */
+  previousEvaluation?: number;
   /** scalepass's version, for the app.kubernetes.io/version label on the Jobs it creates */
   version: string;
 }

@@ -36,12 +36,13 @@ describe('consecutive passes, each fed the status of the one before', () => {
     assert.deepEqual(r.map((d) => d.replicas), [1, 4, 8, 8]);
   });
 
-  it('cools down for 300 s after the last active pass, then deactivates to 0', () => {
+  it('cools down for 300 s after the last active pass, then deactivates to 0 on the first pass after that', () => {
+    // last active evaluation at 0: at 300, 0 + 300 < 300 is false; at 301 it holds (KEDA's test)
     const r = passes({ replicas: 2, status: ACTIVE, measurements: [metric(10)] }, [
       { now: 0 },
       { now: 60, measurements: [metric(0)] },
       { now: 300, measurements: [metric(0)] },
-      { now: 360, measurements: [metric(0)] },
+      { now: 301, measurements: [metric(0)] },
     ]);
     assert.deepEqual(r.map((d) => d.replicas), [2, 2, 2, 0]);
     assert.deepEqual(r.map((d) => d.status.conditions?.find((c) => c.type === 'Active')?.reason), [
@@ -53,13 +54,36 @@ describe('consecutive passes, each fed the status of the one before', () => {
     assert.equal(r[3]?.status.recommendations, undefined, 'the formula history ends at rest');
   });
 
-  it('writes lastActiveTime when activity ends, not on every active pass', () => {
+  it('writes lastActiveTime when activity ends, as the time of the last active pass, not on every active pass', () => {
     const r = passes({ replicas: 2, status: { ...ACTIVE, lastActiveTime: iso(-900) }, measurements: [metric(10)] }, [
       { now: 0 },
       { now: 60 },
       { now: 120, measurements: [metric(0)] },
+      { now: 180, measurements: [metric(0)] },
     ]);
-    assert.deepEqual(r.map((d) => d.status.lastActiveTime), [iso(-900), iso(-900), iso(119)]);
+    assert.deepEqual(r.map((d) => d.status.lastActiveTime), [iso(-900), iso(-900), iso(60), iso(60)]);
+    assert.deepEqual(r[3]?.status, r[2]?.status, 'the second quiet pass writes nothing');
+  });
+
+  it('a pass that activates stamps its own time; the stretch it starts ends with the last active pass', () => {
+    const r = passes({ replicas: 0, status: settled({ active: false }), measurements: [metric(3)] }, [
+      { now: 0 },
+      { now: 60 },
+      { now: 120 },
+      { now: 180, measurements: [metric(0)] },
+    ]);
+    assert.deepEqual(r.map((d) => d.status.lastActiveTime), [iso(0), iso(0), iso(0), iso(120)]);
+    assert.deepEqual(r[2]?.status, r[1]?.status, 'an active pass that changes nothing writes nothing');
+  });
+
+  it('a failed trigger on an active pass ends the stamping (KEDA skips it), and a clean pass restarts it', () => {
+    const r = passes({ replicas: 3, status: { ...ACTIVE, lastActiveTime: iso(-900) }, measurements: [metric(15)] }, [
+      { now: 0 },
+      { now: 60, measurements: [metric(15), failed('timeout', { index: 1 })] },
+      { now: 120, measurements: [metric(15), failed('timeout', { index: 1 })] },
+      { now: 180, measurements: [metric(15), metric(1, { index: 1 })] },
+    ]);
+    assert.deepEqual(r.map((d) => d.status.lastActiveTime), [iso(-900), iso(0), iso(0), iso(180)]);
   });
 
   it('falls back after the threshold and counts every failed pass', () => {

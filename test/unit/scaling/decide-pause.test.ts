@@ -40,10 +40,14 @@ describe('pause annotations', () => {
     assert.equal(d.status.scaleEvents, undefined);
   });
   it('keeps the last activity and health while paused: the loop does not run', () => {
+    // the active pass before the pause (60 s ago) was KEDA's last stamp; paused passes stamp nothing
     const status = { ...ACTIVE, lastActiveTime: iso(-100), triggersActivity: { 's0-metric-api-value': { isActive: true } } };
-    const d = run({ replicas: 4, annotations: FROZEN('true'), measurements: [metric(0)], status });
-    assert.equal(d.status.lastActiveTime, iso(-100));
+    const d = run({ replicas: 4, annotations: FROZEN('true'), measurements: [metric(0)], status, previous: -60 });
+    assert.equal(d.status.lastActiveTime, iso(-60));
     assert.deepEqual(d.status.triggersActivity, status.triggersActivity);
     assert.deepEqual(d.metricValues, {});
+    const again = run({ replicas: 4, annotations: FROZEN('true'), measurements: [metric(0)], status: d.status, previous: 0, now: 60 });
+    assert.equal(again.status.lastActiveTime, iso(-60));
+    assert.deepEqual(again.status, d.status);
   });
 });

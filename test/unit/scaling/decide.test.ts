@@ -5,6 +5,7 @@ import type { HPAScalingPolicy } from '../../../src/scaling/types.ts';
 
 const ACTIVE = settled({ active: true });
 const QUIET = settled({ active: false });
+const ACTIVE_PARTIAL = { conditions: ACTIVE.conditions?.map((c) => (c.type === 'Ready' ? { type: 'Ready', status: 'Unknown' as const, reason: 'PartialTriggerError', message: 'Some triggers defined in ScaledObject are not working correctly' } : c)) };
 const quietSince = (s: number) => ({ ...QUIET, lastActiveTime: iso(s) });
 const FORCE = { 'autoscaling.keda.sh/force-activation': 'true' };
 const PAUSE_IN = { 'autoscaling.keda.sh/paused-scale-in': 'true' };
@@ -48,8 +49,18 @@ table('cooldown and deactivation', [
   { name: 'scales a never-active object at 2 to 0 on its first pass (initialCooldownPeriod 0)', c: { replicas: 2, measurements: [metric(0)] }, want: { replicas: 0, events: ['ScaledObjectReady', 'KEDAScaleTargetDeactivated'] } },
   { name: 'keeps a new object up during initialCooldownPeriod', c: { replicas: 2, spec: { initialCooldownPeriod: 120 }, created: -60, measurements: [metric(0)] }, want: { replicas: 2, reason: /initial cooldown/, active: 'False/ScalerCooldown' } },
   { name: 'scales to idleReplicaCount, not 0, after cooldown', c: { replicas: 4, spec: { idleReplicaCount: 1, minReplicaCount: 2 }, measurements: [metric(0)], status: quietSince(-301) }, want: { replicas: 1, events: ['KEDAScaleTargetDeactivated'] } },
-  { name: 'starts the cooldown on the first quiet pass after activity', c: { replicas: 3, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-3600) } }, want: { replicas: 3, active: 'False/ScalerCooldown' } },
-  { name: 'with cooldownPeriod 0 goes to 0 on the first quiet pass', c: { replicas: 3, spec: { cooldownPeriod: 0 }, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-3600) } }, want: { replicas: 0 } },
+  // the first quiet pass after activity counts from the previous evaluation, which saw it active (KEDA stamped it then)
+  { name: 'starts the cooldown on the first quiet pass after activity: 60 s since the last active pass of 300', c: { replicas: 3, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-3600) }, previous: -60 }, want: { replicas: 3, active: 'False/ScalerCooldown', reason: /cooldown: inactive since 2025-03-01T09:59:00Z, 240s left/ } },
+  { name: 'with cooldownPeriod 0 goes to 0 on the first quiet pass', c: { replicas: 3, spec: { cooldownPeriod: 0 }, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-3600) }, previous: -60 }, want: { replicas: 0 } },
+  // KEDA: lastActiveTime = 09:59:57 (the poll 2.5 s ago, whole seconds), + 1 s = 09:59:58 < 10:00:00
+  { name: 'with cooldownPeriod 1 goes 4 -> 0 on the first quiet pass 2.5 s after the last active one, as KEDA', c: { replicas: 4, spec: { cooldownPeriod: 1 }, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-60) }, previous: -2.5 }, want: { replicas: 0, reason: /^deactivated 4 -> 0: inactive since 2025-03-01T09:59:57Z, cooldown 1s elapsed/, events: ['KEDAScaleTargetDeactivated'], active: 'False/ScalerNotActive' } },
+  { name: 'the first quiet pass 301 s after the last active one (pollingInterval 301) scales in at once', c: { replicas: 3, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-3600) }, previous: -301 }, want: { replicas: 0 } },
+  { name: 'the first quiet pass exactly 300 s after the last active one still cools down', c: { replicas: 3, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-3600) }, previous: -300 }, want: { replicas: 3, active: 'False/ScalerCooldown', reason: /0s left/ } },
+  // no record of the shard's passes: the previous evaluation was before this pass, at the latest in this very second
+  { name: 'without a record of the previous evaluation counts from this pass\'s second: cooldown 0 at 10:00:00.000 cools down', c: { replicas: 3, spec: { cooldownPeriod: 0 }, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-3600) } }, want: { replicas: 3, active: 'False/ScalerCooldown' } },
+  { name: 'without a record, cooldown 0 at 10:00:00.400 goes to 0 (10:00:00 + 0 s < 10:00:00.400, as KEDA compares with its clock)', c: { replicas: 3, spec: { cooldownPeriod: 0 }, measurements: [metric(0)], status: { ...ACTIVE, lastActiveTime: iso(-3600) }, now: 0.4 }, want: { replicas: 0 } },
+  // KEDA does not stamp a poll with a failed trigger: the stamp before it counts
+  { name: 'after active passes with a failed trigger (PartialTriggerError) counts from the stamp before them: 400 s ago, 3 -> 0', c: { replicas: 3, measurements: [metric(0)], status: { ...ACTIVE_PARTIAL, lastActiveTime: iso(-400) }, previous: -60 }, want: { replicas: 0 } },
   { name: 'keeps minReplicaCount 2 when quiet, without a deactivation', c: { replicas: 2, spec: { minReplicaCount: 2 }, measurements: [metric(0)], status: quietSince(-1000) }, want: { replicas: 2, events: [], active: 'False/ScalerNotActive' } },
   { name: 'raises a quiet target below minReplicaCount to it', c: { replicas: 1, spec: { minReplicaCount: 3 }, measurements: [metric(0)], status: quietSince(-1000) }, want: { replicas: 3, reason: /raised 1 -> 3/, events: [] } },
   { name: 'keeps a quiet target while scale-in is paused', c: { replicas: 3, annotations: PAUSE_IN, measurements: [metric(0)], status: quietSince(-1000) }, want: { replicas: 3, paused: 'True/ScaledObjectPaused' } },

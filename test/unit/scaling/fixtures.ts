@@ -73,6 +73,8 @@ export interface Case {
   target?: Partial<TargetState>;
   /** seconds after T0 */
   now?: number;
+  /** seconds after T0: the object's previous evaluation, as the pass works it out from the shard's Lease; default unknown */
+  previous?: number;
   /** seconds after T0; default one hour before */
   created?: number;
 }
@@ -104,6 +106,7 @@ export function input(c: Case = {}): DecideInput {
       ...c.target,
     },
     now: at(c.now ?? 0),
+    previousEvaluation: c.previous === undefined ? undefined : at(c.previous),
   };
 }
 
@@ -156,16 +159,21 @@ export function eventReasons(d: Decision): string[] {
   return d.events.map((e) => e.reason);
 }
 
-/** feeds each decision's status and replicas into the next pass, like consecutive CronJob runs */
+/**
+ * feeds each decision's status and replicas into the next pass, like consecutive CronJob runs; each
+ * pass knows the one before as the object's previous evaluation (it is due every pass), as the Lease tells it
+ */
 export function passes(first: Case, steps: Array<Partial<Case> & { now: number }>): Decision[] {
   const results: Decision[] = [];
   let status = first.status ?? {};
   let replicas = first.replicas ?? 1;
+  let previous = first.previous;
   for (const step of steps) {
-    const d = run({ ...first, ...step, status, replicas: step.replicas ?? replicas });
+    const d = run({ ...first, previous, ...step, status, replicas: step.replicas ?? replicas });
     results.push(d);
     status = d.status;
     replicas = d.replicas;
+    previous = step.now;
   }
   return results;
 }

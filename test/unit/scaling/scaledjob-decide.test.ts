@@ -140,9 +140,23 @@ describe('status', () => {
     assert.deepEqual(second.status, canonical(first.status));
   });
 
-  it('records the end of activity as the second before the quiet pass', () => {
+  it('records the end of activity as the time of the last active evaluation, as KEDA\'s last stamp', () => {
+    const d = decideScaledJob(jobInput({ status: ACTIVE, measurements: [reading(0)], now: 120, previous: 60 }));
+    assert.equal(d.status.lastActiveTime, iso(60));
+    const quiet = decideScaledJob(jobInput({ status: d.status, measurements: [reading(0)], now: 180, previous: 120 }));
+    assert.deepEqual(quiet.status, d.status, 'the next quiet pass writes nothing');
+  });
+
+  it('without a record of the previous evaluation records this pass\'s second, the latest it can have been', () => {
     const d = decideScaledJob(jobInput({ status: ACTIVE, measurements: [reading(0)], now: 120 }));
-    assert.equal(d.status.lastActiveTime, iso(119));
+    assert.equal(d.status.lastActiveTime, iso(120));
+  });
+
+  it('a pause ends the stamping (KEDA does not poll a paused ScaledJob): the last active evaluation\'s time', () => {
+    const d = decideScaledJob(jobInput({ status: ACTIVE, annotations: { 'autoscaling.keda.sh/paused': 'true' }, now: 120, previous: 60 }));
+    assert.equal(d.status.lastActiveTime, iso(60));
+    const again = decideScaledJob(jobInput({ status: d.status, annotations: { 'autoscaling.keda.sh/paused': 'true' }, now: 180, previous: 120 }));
+    assert.equal(again.status.lastActiveTime, iso(60));
   });
 
   it('a ScaledJob check failure is reported once, not on every pass', () => {
@@ -191,14 +205,14 @@ describe('events after the Job writes', () => {
 describe('a spec the CRD schema refuses', () => {
   const message = 'ScaledJob shop/orders: spec.jobTargetRef is required';
   it('gets Ready=False ScaledJobCheckFailed, Active Unknown and one Warning; nothing to create or delete', () => {
-    const d = decideInvalidScaledJob(ACTIVE, message, at(0));
+    const d = decideInvalidScaledJob(ACTIVE, message, at(0), at(-60));
     assert.equal(cond(d, 'Ready'), 'False/ScaledJobCheckFailed');
     assert.equal(d.status.conditions?.find((c) => c.type === 'Ready')?.message, message);
     assert.equal(cond(d, 'Active'), 'Unknown/UnknownState');
     assert.deepEqual(d.events, [{ type: 'Warning', reason: 'ScaledJobCheckFailed', message }]);
     assert.equal(d.jobsToCreate, 0);
     assert.deepEqual(d.deletions, []);
-    assert.equal(d.status.lastActiveTime, ACTIVE.lastActiveTime, 'the rest of the status kept');
+    assert.equal(d.status.lastActiveTime, iso(-60), 'no poll stamps it now: the last active evaluation\'s time');
   });
   it('says so once: the next pass with the same message has no event and the same status', () => {
     const first = decideInvalidScaledJob(QUIET, message, at(0));

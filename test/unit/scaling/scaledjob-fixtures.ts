@@ -71,6 +71,8 @@ export interface JobCase {
   generation?: number;
   /** seconds after T0 */
   now?: number;
+  /** seconds after T0: the ScaledJob's previous evaluation, as the pass works it out from the shard's Lease; default unknown */
+  previous?: number;
 }
 
 export function jobInput(c: JobCase = {}): ScaledJobDecideInput {
@@ -91,6 +93,7 @@ export function jobInput(c: JobCase = {}): ScaledJobDecideInput {
     measurements,
     jobs: c.jobs ?? [],
     now: at(c.now ?? 0),
+    previousEvaluation: c.previous === undefined ? undefined : at(c.previous),
     version: '0.1.0',
   };
 }
