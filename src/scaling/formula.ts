@@ -153,6 +153,7 @@ export function compileFormula(source: string, names: readonly string[]): Compil
   try {
     parsed = jsep(text);
   } catch (e) {
+    refuseWordOperator(text, new Set(names));
     const msg = e instanceof Error ? e.message : String(e);
     fail(`syntax error: ${msg}`);
   }
@@ -241,9 +242,7 @@ function convert(n: Expression, scope: Scope): FormulaNode {
       return { t: 'call', fn: fn as Builtin, args: converted };
     }
     case 'Compound': {
-      // `a in [1]`, `a matches b`: jsep reads expr-lang's word operators as names next to each other
-      const word = scope.source.match(EXPR_WORD_OPERATORS)?.[1];
-      if (word !== undefined && !scope.known.has(word)) fail(`the operator ${word} is not supported`);
+      refuseWordOperator(scope.source, scope.known);
       return fail('expected one expression: two expressions follow each other without an operator between them');
     }
     case 'SequenceExpression':
@@ -253,6 +252,12 @@ function convert(n: Expression, scope: Scope): FormulaNode {
     default:
       return fail(`${n.type} is not supported`);
   }
+}
+
+/** `a in [1]`, `a matches b`: jsep reads expr-lang's word operators as names next to each other */
+function refuseWordOperator(source: string, known: ReadonlySet<string>): void {
+  const word = source.match(EXPR_WORD_OPERATORS)?.[1];
+  if (word !== undefined && !known.has(word)) fail(`the operator ${word} is not supported`);
 }
 
 /** expr-lang's parsing rules that jsep's precedence climbing does not give by itself */
