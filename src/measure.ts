@@ -72,6 +72,11 @@ export interface MeasureSubject {
    * a scale target (ScaledJob), whose cpu/memory triggers are skipped as KEDA skips them.
    */
   selector?: string;
+  /**
+   * a ScaledObject with scalingModifiers: its triggers are the formula's metric sources, may omit their
+   * own target, and do not report keda.scaler.active (the composite metric does), as in KEDA
+   */
+  asMetricSource?: boolean;
 }
 
 /** Each trigger of the subject, measured; failures are values on the measurement, never thrown. */
@@ -105,7 +110,7 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
         httpRequest: (seconds, status) => d.rec.recordHttpRequest(ref, triggerRef(m), seconds, status),
         emptyResponse: (ignoreNullValues) => d.rec.recordEmptyResponse(ref, triggerRef(m), ignoreNullValues),
       };
-      const base = { namespace: ns, scaledObjectName: ref.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients, telemetry };
+      const base = { namespace: ns, scaledObjectName: ref.name, triggerIndex: index, trigger, authParams: inputs.authParams, resolvedEnv: inputs.resolvedEnv, kube, clients: d.clients, telemetry, asMetricSource: subject.asMetricSource === true };
       const scaler = createScaler(base);
       d.scalers.push(scaler);
       Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });
@@ -122,7 +127,7 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
       m.value = reading.value;
       m.active = reading.active;
       d.rec.recordScalerLatency(ref, triggerRef(m), d.now() - t0);
-      d.rec.recordScalerActive(ref, triggerRef(m), reading.active);
+      if (!subject.asMetricSource) d.rec.recordScalerActive(ref, triggerRef(m), reading.active);
     } catch (e) {
       // defence in depth: whatever the scaler left in its message, the trigger's credentials go
       m.error = redactTriggerSecrets(message(e), trigger, inputs);

@@ -9,13 +9,14 @@ import { statusChanged, writeStatus } from '../kube/status.ts';
 import { createEvent } from '../kube/events.ts';
 import { workloadContainers, type EnvSource } from '../auth/resolve.ts';
 import { specSchemaError } from '../scaledobject-spec.ts';
-import { decide } from '../scaling/decide.ts';
+import { FORMULA_FAILED_REASON, decide } from '../scaling/decide.ts';
 import { eventsAfterFailedScale } from '../scaling/events.ts';
 import { readAnnotations } from '../scaling/annotations.ts';
 import { hpaHistoryPatch, kedaStatus, readHpaHistory } from '../scaling/hpa-history.ts';
 import { objectPath } from '../kube/scaledobjects.ts';
 import type { Decision, DecisionEvent, PodTemplateResources, ScaledObjectStatus, TriggerMeasurement } from '../scaling/types.ts';
 import { measureTriggers, message } from '../measure.ts';
+import { COMPOSITE_METRIC, usesModifiers } from '../scaling/modifiers.ts';
 import { LeaseLostError, type EvaluationTime, type Kind, type KindRun, type ObjectReport, type PassContext } from './kind.ts';
 import { distinct, failOnTriggerErrors, recordValues, refOf } from './shared.ts';
 
@@ -104,10 +105,10 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
       namespace: ns, containers: () => workloadContainers(ctx.measuring.auth, target.objectPath),
       containerName: so.spec.scaleTargetRef.envSourceContainerName, containerField: 'scaleTargetRef.envSourceContainerName', where: 'the scale target',
     };
-    const measurements: TriggerMeasurement[] = paused ? [] : await measureTriggers(ctx.measuring, { ref, triggers: so.spec.triggers, env, selector: scale.selector }, report.triggers);
+    const measurements: TriggerMeasurement[] = paused ? [] : await measureTriggers(ctx.measuring, { ref, triggers: so.spec.triggers, env, selector: scale.selector, asMetricSource: usesModifiers(so.spec) }, report.triggers);
     // only Value targets (and their fallback values) divide by ready pods: one pod LIST, only for them
     // (the same LIST cpu/memory triggers read)
-    const needsReady = measurements.some((m) => m.metricType === 'Value');
+    const needsReady = measurements.some((m) => m.metricType === 'Value') || so.spec.advanced?.scalingModifiers?.metricType === 'Value';
     const readyReplicas = needsReady && !paused ? await ctx.measuring.pods.readyCount(ns, scale.selector) : 0;
     // cpu/memory: KEDA's missing-requests check reads the pod template (and LimitRanges if needed)
     const resources = new Set(so.spec.triggers.filter((t) => isResourceTrigger(t.type)).map((t) => t.type as 'cpu' | 'memory'));
@@ -152,6 +153,12 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
     report.reason = decision.reason;
     rec.recordPaused(ref, decision.paused);
     recordValues(ctx, report, measurements, decision.metricValues);
+    if (decision.composite) {
+      // KEDA records the composite metric as its own scaler, index 0
+      const composite = { index: 0, type: COMPOSITE_METRIC, name: COMPOSITE_METRIC, metricName: COMPOSITE_METRIC };
+      if (decision.composite.value !== undefined) rec.recordScalerValue(ref, composite, decision.composite.value);
+      rec.recordScalerActive(ref, composite, decision.composite.active);
+    }
 
     const status: ScaledObjectStatus = {
       ...kedaStatus(decision.status),
@@ -185,6 +192,12 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
     }
     report.events = events;
     failOnTriggerErrors(report);
+    const ready = decision.status.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.reason === FORMULA_FAILED_REASON && report.outcome === 'evaluated') {
+      report.outcome = 'failed';
+      report.detail = ready.message ?? 'scalingModifiers formula failed';
+      rec.recordObjectError(ref);
+    }
     log.info('decision', {
       namespace: ns, scaledObject: name, target: report.target, current: report.current, desired: report.desired,
       active: report.active, paused: report.paused, reason: report.reason, scaled: report.scaled, statusWritten: report.statusWritten, historyWritten: report.historyWritten,

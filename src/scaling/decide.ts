@@ -32,13 +32,18 @@ import {
   SCALED_OBJECT_PAUSED,
   SCALED_OBJECT_READY,
   SCALED_OBJECT_UNPAUSED,
+  formulaFailedEvent,
+  metricSourceFailed,
   scaledObjectCheckFailed,
   scalerFailed,
   successfulRescale,
 } from './events.ts';
 import type { TriggerReading } from './fallback.ts';
 import { applyFallback, fallbackIsValid } from './fallback.ts';
+import type { Activity } from './activation.ts';
 import { kedaStep, objectActivity } from './activation.ts';
+import type { CompositeOutcome, Modifiers } from './modifiers.ts';
+import { COMPOSITE_METRIC, compositeActivity, compositeStep, parseModifiers } from './modifiers.ts';
 import { effectiveBehavior, pruneScaleEvents } from './behavior.ts';
 import { hpaSync } from './hpa.ts';
 import { checkSpec } from './validation.ts';
@@ -171,9 +176,25 @@ function scalingPass(ctx: PassContext): Decision {
   const target = input.target;
   const cur = target.specReplicas;
 
-  const fallback = applyFallback(input.measurements, input.spec.fallback, previous.health, cur, target.readyReplicas);
-  reportFailuresAndFallback(ctx, fallback.fallbackActive);
-  const activity = objectActivity(fallback.readings, annotations.forceActivation);
+  const parsed = parseModifiers(input.spec);
+  const modifiers: Modifiers | undefined = parsed !== undefined && 'modifiers' in parsed ? parsed.modifiers : undefined;
+  const fallback = applyFallback(
+    input.measurements, input.spec.fallback, previous.health, cur, target.readyReplicas,
+    modifiers && { target: modifiers.target, metricType: modifiers.metricType, usable: modifiers.fallbackUsable },
+  );
+  reportFailuresAndFallback(ctx, fallback.fallbackActive, modifiers !== undefined);
+  // with a formula the HPA sees the composite metric (and cpu/memory beside it), not the triggers
+  let composite: CompositeOutcome | undefined;
+  let hpaMetrics: readonly TriggerReading[] = fallback.readings;
+  let activity: Activity;
+  if (modifiers !== undefined) {
+    composite = compositeStep(fallback.readings, modifiers, input.spec.fallback);
+    if (composite.formulaError !== undefined) return formulaFailed(ctx, composite.formulaError, fallback.readings, fallback.health);
+    hpaMetrics = [...fallback.readings.filter((r) => isResourceTrigger(r.type)), composite.reading];
+    activity = compositeActivity(fallback.readings, composite, annotations.forceActivation);
+  } else {
+    activity = objectActivity(fallback.readings, annotations.forceActivation);
+  }
   const activeNow = activity.active || activity.forced;
 
   const step = kedaStep({
@@ -212,7 +233,7 @@ function scalingPass(ctx: PassContext): Decision {
       readyReplicas: target.readyReplicas,
       minReplicas: spec.hpaMinReplicas,
       maxReplicas: spec.maxReplicaCount,
-      metrics: fallback.readings,
+      metrics: hpaMetrics,
       behavior,
       recommendations: previous.recommendations,
       scaleEvents: previous.scaleEvents,
@@ -228,8 +249,10 @@ function scalingPass(ctx: PassContext): Decision {
   }
   // the formula's history ends when the target goes to rest (see stabilization.ts)
   if (atRest(replicas, spec)) recommendations = undefined;
+  if (composite) reasons.push(composite.why);
   for (const r of fallback.readings) {
     if (r.fallback) reasons.push(`fallback stands in for ${r.metricName}: ${r.fallbackWhy ?? ''}`);
+    if (r.nil) reasons.push(`${r.metricName} failed past failureThreshold: ${r.fallbackWhy ?? ''}`);
   }
 
   const names = metricNamesFromMeasurements(input.measurements);
@@ -242,7 +265,8 @@ function scalingPass(ctx: PassContext): Decision {
       externalMetricNames: names.externalMetricNames,
       resourceMetricNames: names.resourceMetricNames,
       health: fallback.health,
-      triggersActivity: triggersActivity(fallback.readings),
+      triggersActivity: triggersActivity(fallback.readings, modifiers !== undefined),
+      compositeScalerName: modifiers ? COMPOSITE_METRIC : undefined,
       pausedReplicaCount: undefined,
       recommendations,
       scaleEvents,
@@ -250,13 +274,57 @@ function scalingPass(ctx: PassContext): Decision {
     metricValues: Object.fromEntries(
       fallback.readings.flatMap((r) => (r.value !== undefined ? [[r.metricName, r.value] as const] : [])),
     ),
+    ...(composite ? { composite: { value: composite.value, active: composite.active } } : {}),
   });
 }
 
-/** Every failed read is reported, also one a fallback value stands in for (as KEDA does). */
-function reportFailuresAndFallback(ctx: PassContext, fallbackActive: boolean): void {
+export const FORMULA_FAILED_REASON = 'ScalingModifiersFormulaFailed';
+
+/**
+ * The formula could not give a number this pass (a run-time error, x / 0, nil without a fallback).
+ * KEDA logs it and hands the HPA the raw trigger values instead; scalepass does not scale on a value
+ * nobody asked for: the replicas stay, Ready=False says why, and the history the next pass reasons
+ * from is kept. Trigger health is still counted, so a fallback can engage.
+ */
+function formulaFailed(
+  ctx: PassContext,
+  message: string,
+  readings: readonly TriggerReading[],
+  health: ScaledObjectStatus['health'],
+): Decision {
+  const { previous, input } = ctx;
+  const cur = input.target.specReplicas;
+  const before = findCondition(previous.conditions, 'Ready');
+  if (before?.reason !== FORMULA_FAILED_REASON || before.message !== message) ctx.events.push(formulaFailedEvent(message));
+  ctx.conditions = setCondition(ctx.conditions, { type: 'Ready', status: 'False', reason: FORMULA_FAILED_REASON, message });
+  ctx.conditions = setCondition(ctx.conditions, {
+    type: 'Active', status: 'Unknown', reason: 'UnknownState', message: 'the scalingModifiers formula could not be evaluated',
+  });
+  const names = metricNamesFromMeasurements(input.measurements);
+  return finish(ctx, {
+    replicas: cur,
+    reason: `not scaling, keeping ${cur}: ${message}`,
+    active: false,
+    status: {
+      externalMetricNames: names.externalMetricNames,
+      resourceMetricNames: names.resourceMetricNames,
+      // activity is unknown from here: if it was active until now, cooldown counts from the previous pass
+      lastActiveTime: carriedLastActive(ctx, false),
+      health,
+      triggersActivity: triggersActivity(readings, true),
+      compositeScalerName: COMPOSITE_METRIC,
+      pausedReplicaCount: undefined,
+    },
+    metricValues: Object.fromEntries(readings.flatMap((r) => (r.value !== undefined ? [[r.metricName, r.value] as const] : []))),
+  });
+}
+
+/** Every failed read is reported, also one a fallback value stands in for (as KEDA does); a formula's sources as KEDAMetricSourceFailed. */
+function reportFailuresAndFallback(ctx: PassContext, fallbackActive: boolean, metricSources: boolean): void {
   for (const m of [...ctx.input.measurements].sort((a, b) => a.index - b.index)) {
-    if (m.error !== undefined) ctx.events.push(scalerFailed(`${m.metricName}: ${m.error}`));
+    if (m.error === undefined) continue;
+    const text = `${m.metricName}: ${m.error}`;
+    ctx.events.push(metricSources && !isResourceTrigger(m.type) ? metricSourceFailed(text) : scalerFailed(text));
   }
   ctx.conditions = setCondition(ctx.conditions, fallbackActive ? FALLBACK_TRUE : FALLBACK_FALSE);
   const was = isTrue(ctx.previous.conditions, 'Fallback');
@@ -281,9 +349,10 @@ function carriedLastActive(ctx: PassContext, stampsNow: boolean): string | undef
   return lastActiveTime({ stored: previous.lastActiveTime, stampedBefore, stampsNow, now, previousEvaluation: input.previousEvaluation });
 }
 
-function triggersActivity(readings: readonly TriggerReading[]): Record<string, { isActive: boolean }> {
+/** With a formula KEDA's active list holds only composite-metric, so every trigger's entry reads false. */
+function triggersActivity(readings: readonly TriggerReading[], formula: boolean): Record<string, { isActive: boolean }> {
   return Object.fromEntries(
-    readings.filter((r) => !isResourceTrigger(r.type)).map((r) => [r.metricName, { isActive: r.active }]),
+    readings.filter((r) => !isResourceTrigger(r.type)).map((r) => [r.metricName, { isActive: !formula && r.active }]),
   );
 }
 
@@ -296,6 +365,7 @@ interface Outcome {
   /** fields this outcome sets; an explicit undefined removes the field */
   status: ScaledObjectStatus;
   metricValues: Record<string, number>;
+  composite?: Decision['composite'];
 }
 
 function finish(ctx: PassContext, outcome: Outcome): Decision {
@@ -310,5 +380,6 @@ function finish(ctx: PassContext, outcome: Outcome): Decision {
     status,
     events: ctx.events,
     metricValues: outcome.metricValues,
+    ...(outcome.composite ? { composite: outcome.composite } : {}),
   };
 }

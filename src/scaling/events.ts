@@ -86,6 +86,16 @@ export function scalerFailed(message: string): DecisionEvent {
   return { type: 'Warning', reason: 'KEDAScalerFailed', message };
 }
 
+/** KEDA's event for a failed trigger of an object with a scalingModifiers formula */
+export function metricSourceFailed(message: string): DecisionEvent {
+  return { type: 'Warning', reason: 'KEDAMetricSourceFailed', message };
+}
+
+/** scalepass's own: the formula gave no number, nothing was scaled (KEDA only logs it) */
+export function formulaFailedEvent(message: string): DecisionEvent {
+  return { type: 'Warning', reason: 'ScalingModifiersFormulaFailed', message };
+}
+
 /** the HPA's own event text: 'New size: 5; reason: external metric s0-x above target' */
 export function successfulRescale(newSize: number, reason: string): DecisionEvent {
   return { type: 'Normal', reason: 'SuccessfulRescale', message: `New size: ${newSize}; reason: ${reason}` };

@@ -17,6 +17,8 @@ export function fallbackIsValid(fallback: ScaledObjectSpec['fallback']): fallbac
 
 export interface TriggerReading {
   index: number;
+  /** the trigger's name: its variable in a scalingModifiers formula */
+  name?: string;
   metricName: string;
   type: string;
   metricType: MetricType;
@@ -31,6 +33,8 @@ export interface TriggerReading {
   fallback: boolean;
   /** how the fallback count was chosen, e.g. 'max(current 9, fallback 6)' */
   fallbackWhy?: string;
+  /** past failureThreshold with fallback.behavior scalingModifiers: no value and no error, nil in the formula */
+  nil?: boolean;
   /** cpu/memory: the pods and samples the replica formula reads */
   resource?: ResourceMetricInput;
 }
@@ -98,20 +102,32 @@ export interface FallbackOutcome {
   fallbackActive: boolean;
 }
 
+/**
+ * With scalingModifiers the fallback value is expressed against the composite metric's target and type,
+ * and KEDA counts the fallback as configured only when that target is an integer above 0.
+ */
+export interface CompositeFallback {
+  target: number;
+  metricType: MetricType;
+  usable: boolean;
+}
+
 export function applyFallback(
   measurements: readonly TriggerMeasurement[],
   fallback: ScaledObjectSpec['fallback'],
   previousHealth: Record<string, HealthStatus> | undefined,
   currentReplicas: number,
   readyReplicas: number,
+  composite?: CompositeFallback,
 ): FallbackOutcome {
-  const configured = fallbackIsValid(fallback);
+  const configured = fallbackIsValid(fallback) && (composite === undefined || composite.usable);
   const health: Record<string, HealthStatus> = {};
   const readings = [...measurements]
     .sort((a, b) => a.index - b.index)
     .map((m): TriggerReading => {
       const base = {
         index: m.index,
+        name: m.name,
         metricName: m.metricName,
         type: m.type,
         metricType: m.metricType,
@@ -139,6 +155,22 @@ export function applyFallback(
       const failures = (previousHealth?.[m.metricName]?.numberOfFailures ?? 0) + 1;
       health[m.metricName] = { numberOfFailures: failures, status: 'Failing' };
       if (failures <= fallback.failureThreshold) return failed;
+      if (composite !== undefined && fallback.behavior === 'scalingModifiers') {
+        // KEDA's placeholder: the error is gone, the formula sees nil and decides (e.g. with ??)
+        return { ...base, active: false, nil: true, fallbackWhy: 'nil in the formula (fallback.behavior scalingModifiers)' };
+      }
+      if (composite !== undefined) {
+        const synthetic = fallbackValue(fallback, composite.metricType, composite.target, currentReplicas, readyReplicas);
+        if ('error' in synthetic) return { ...failed, error: `${failed.error}; ${synthetic.error}` };
+        return {
+          ...base,
+          value: synthetic.valueMilli / 1000,
+          valueMilli: synthetic.valueMilli,
+          active: true,
+          fallback: true,
+          fallbackWhy: `${synthetic.why}, as composite-metric against scalingModifiers.target`,
+        };
+      }
       const target = fallbackTarget(m.target);
       const synthetic = fallbackValue(fallback, m.metricType, target, currentReplicas, readyReplicas);
       if ('error' in synthetic) return { ...failed, error: `${failed.error}; ${synthetic.error}` };

@@ -196,4 +196,6 @@ export interface Decision {
   events: DecisionEvent[];
   /** metric values after fallback, per metric name, for reporting */
   metricValues: Record<string, number>;
+  /** with scalingModifiers: the composite metric this pass (value absent when it could not be computed) */
+  composite?: { value?: number; active: boolean };
 }

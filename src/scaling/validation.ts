@@ -5,6 +5,7 @@ import type { PodTemplateResources, ScaledObjectSpec, TriggerSpec } from './type
 import type { ResolvedSpec } from './defaults.ts';
 import { checkBehavior } from './behavior.ts';
 import { isResourceTrigger } from './status.ts';
+import { parseModifiers, usesModifiers } from './modifiers.ts';
 
 /** KEDA's CheckReplicaCountBoundsAreValid; an explicit minReplicaCount 0 counts as 1 here, unset as 0. */
 export function checkReplicaBounds(spec: ResolvedSpec): string | undefined {
@@ -44,7 +45,7 @@ export function checkResourceTriggers(raw: ScaledObjectSpec, template: PodTempla
 
 /** KEDA's CheckFallbackValid, the part about cpu/memory: a fallback needs a trigger whose value can be replaced. */
 export function checkFallbackTriggers(raw: ScaledObjectSpec): string | undefined {
-  if (raw.fallback === undefined || raw.advanced?.scalingModifiers !== undefined) return undefined;
+  if (raw.fallback === undefined || usesModifiers(raw)) return undefined;
   if ((raw.triggers ?? []).some((t) => !isResourceTrigger(t.type))) return undefined;
   return 'at least one trigger (that is not cpu or memory) has to have the `AverageValue` type for the fallback to be enabled';
 }
@@ -62,9 +63,9 @@ export function checkSpec(raw: ScaledObjectSpec, spec: ResolvedSpec, template?: 
   if (fallback) return fallback;
   const behavior = checkBehavior(raw.advanced?.horizontalPodAutoscalerConfig?.behavior);
   if (behavior) return `failed to ensure HPA is correctly created for ScaledObject: ${behavior}`;
-  if (raw.advanced?.scalingModifiers?.formula !== undefined) {
-    // scaling on the triggers one by one instead would silently do something else than asked
-    return "ScaledObject doesn't have correct scalingModifiers specification: advanced.scalingModifiers.formula is not supported yet";
+  const modifiers = parseModifiers(raw);
+  if (modifiers !== undefined && 'error' in modifiers) {
+    return `ScaledObject doesn't have correct scalingModifiers specification: ${modifiers.error}`;
   }
   return undefined;
 }
