@@ -4,8 +4,7 @@
 // Expected counts worked out by hand from KEDA pkg/scaling/modifiers, pkg/fallback and the HPA rules.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { check, failed, iso, metric, run, settled } from './fixtures.ts';
-import type { Case, Want } from './fixtures.ts';
+import { table, failed, iso, metric, run, settled } from './fixtures.ts';
 import type { HPABehavior, ScaledObjectSpec, TriggerMeasurement } from '../../../src/scaling/types.ts';
 
 const ACTIVE = settled({ active: true });
@@ -28,18 +27,6 @@ function so(scalingModifiers: Record<string, string>, more: Partial<ScaledObject
 const SUM = so({ formula: 'queue + db', target: '5' });
 const FB = { failureThreshold: 3, replicas: 6 };
 const queueFailing = (n: number) => ({ 's0-redis-orders': { numberOfFailures: n, status: 'Failing' as const } });
-
-interface Row {
-  name: string;
-  c: Case;
-  want: Want;
-}
-
-function table(title: string, rows: Row[]): void {
-  describe(title, () => {
-    for (const r of rows) it(r.name, () => check(run(r.c), r.want));
-  });
-}
 
 table('the composite metric decides', [
   { name: '13 queued + 10 rows, target 5: 2 pods -> ceil(23 / 5) = 5, limited to 4', c: { replicas: 2, spec: SUM, measurements: [queue(13), db(10)], status: ACTIVE }, want: { replicas: 4, reason: /composite-metric wants 5: ceil\(23 \/ 5\) = 5.*composite-metric = 23 from queue \+ db/, events: ['SuccessfulRescale'] } },

@@ -4,7 +4,7 @@
 // resource-metrics.test.ts); the queue trigger is metrics-api with target 5.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { at, check, condition, iso, metric, passes, run, settled } from './fixtures.ts';
+import { at, check, table, condition, iso, metric, passes, run, settled } from './fixtures.ts';
 import type { Case, Want } from './fixtures.ts';
 import type { PodTemplateResources, TriggerMeasurement, TriggerSpec } from '../../../src/scaling/types.ts';
 import type { ResourcePod } from '../../../src/scaling/resource-metrics.ts';
@@ -37,25 +37,6 @@ function cpuUnreadable(error: string, index = 0): TriggerMeasurement {
 
 const queue = (value: number, index = 1) => metric(value, { index, name: `s${index}-metric-api-value` });
 const triggers = (...types: string[]): TriggerSpec[] => types.map((type) => ({ type, metadata: {}, ...(type === 'cpu' ? { metricType: 'Utilization' as const } : {}) }));
-
-interface Row {
-  name: string;
-  c: Case;
-  want: Want;
-  also?: (d: ReturnType<typeof run>) => void;
-}
-
-function table(title: string, rows: Row[]): void {
-  describe(title, () => {
-    for (const r of rows) {
-      it(r.name, () => {
-        const d = run(r.c);
-        check(d, r.want);
-        r.also?.(d);
-      });
-    }
-  });
-}
 
 table('activity: cpu/memory never activate, except when every trigger is cpu/memory', [
   { name: 'an object with only a cpu trigger is active and scales 3 -> 6 at 90% of a 50% target (ceil(1.8 x 3) = 6, scale-up limit 6)',

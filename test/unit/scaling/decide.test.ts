@@ -1,6 +1,4 @@
-import { describe, it } from 'node:test';
-import { check, failed, iso, metric, run, settled } from './fixtures.ts';
-import type { Case, Want } from './fixtures.ts';
+import { table, failed, iso, metric, settled } from './fixtures.ts';
 import type { HPAScalingPolicy } from '../../../src/scaling/types.ts';
 
 const ACTIVE = settled({ active: true });
@@ -19,18 +17,6 @@ const FB5 = { failureThreshold: 3, replicas: 5 };
 const failingExternal = (n: number) => ({ 's0-external': { numberOfFailures: n, status: 'Failing' as const } });
 // an external trigger whose GetMetricSpec failed: its metric name and target were never learned
 const specUnknown = failed('error calling external scaler 127.0.0.1:50051: GetMetricSpec: UNAVAILABLE: connection refused', { type: 'external', name: 's0-external', target: 0 });
-
-interface Row {
-  name: string;
-  c: Case;
-  want: Want;
-}
-
-function table(title: string, rows: Row[]): void {
-  describe(title, () => {
-    for (const r of rows) it(r.name, () => check(run(r.c), r.want));
-  });
-}
 
 table('activation from 0 (KEDA decides, the formula waits)', [
   { name: 'scales a Deployment from 0 to 1 when one trigger is active', c: { replicas: 0, measurements: [metric(3)], status: QUIET }, want: { replicas: 1, reason: /^activated 0 -> 1: s0-metric-api-value active$/, events: ['KEDAScaleTargetActivated'], active: 'True/ScalerActive' } },

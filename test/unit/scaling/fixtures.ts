@@ -11,6 +11,7 @@ import type {
   TriggerMeasurement,
 } from '../../../src/scaling/types.ts';
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { decide } from '../../../src/scaling/decide.ts';
 
 /** all times in the tables are seconds after this instant */
@@ -211,4 +212,25 @@ export function check(d: Decision, want: Want): void {
   compare('paused', conditionText(d, 'Paused'), want.paused);
   assert.deepEqual(got, expected, `reason was: ${d.reason}`);
   if (want.reason) assert.match(d.reason, want.reason);
+}
+
+/** One row of a decision table: the case, what it must decide, and any further check on the decision. */
+export interface Row {
+  name: string;
+  c: Case;
+  want: Want;
+  also?: (d: Decision) => void;
+}
+
+/** A describe() of decision rows, each an it() that decides its case and checks it. */
+export function table(title: string, rows: Row[]): void {
+  describe(title, () => {
+    for (const r of rows) {
+      it(r.name, () => {
+        const d = run(r.c);
+        check(d, r.want);
+        r.also?.(d);
+      });
+    }
+  });
 }
