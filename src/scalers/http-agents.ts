@@ -15,14 +15,17 @@ export interface AgentLease {
   release(): Promise<void>;
 }
 
-/** The shared Agent for these connect options (TLS verification, client certificate, CA). */
-export function leaseAgent(connect: Record<string, unknown>): AgentLease {
-  // the key is a hash: connect options may hold a private key, which must not sit in a readable map key
-  const key = createHash('sha256').update(JSON.stringify(connect, Object.keys(connect).sort())).digest('hex');
+/**
+ * The shared Agent for these TLS settings (verification, client certificate, extra CA, as the trigger gave
+ * them); `connect` builds its connect options, and is called only when no Agent has them yet.
+ */
+export function leaseAgent(settings: Record<string, unknown>, connect: () => Record<string, unknown>): AgentLease {
+  // the key is a hash: the settings may hold a private key, which must not sit in a readable map key
+  const key = createHash('sha256').update(JSON.stringify(settings)).digest('hex');
   let shared = agents.get(key);
   if (!shared) {
     // at most as many connections per origin as the database pools open per endpoint
-    shared = { agent: new Agent({ connect, connections: MAX_PER_ENDPOINT }), refs: 0 };
+    shared = { agent: new Agent({ connect: connect(), connections: MAX_PER_ENDPOINT }), refs: 0 };
     agents.set(key, shared);
   }
   const s = shared;

@@ -158,20 +158,9 @@ export class HttpClient {
 
   constructor(opts: HttpClientOptions) {
     this.timeoutMs = opts.timeoutMs;
-    const connect: Record<string, unknown> = { rejectUnauthorized: !opts.unsafeSsl };
     const tls = opts.tls;
-    if (tls?.cert || tls?.key || tls?.ca) {
-      // like KEDA, a given CA is added to the system roots rather than replacing them
-      const ca = tls.ca ? [...rootCertificates, tls.ca] : undefined;
-      try {
-        createSecureContext({ cert: tls.cert, key: tls.key, ca });
-      } catch {
-        // the PEM itself is never echoed: it may be a private key
-        throw new ScalerConfigError('cert', 'parameters "cert", "key" and "ca" must be valid PEM (a matching certificate and key)');
-      }
-      Object.assign(connect, { cert: tls.cert, key: tls.key }, ca ? { ca } : {});
-    }
-    this.#agent = leaseAgent(connect);
+    // keyed by the settings as given: the connect options (and the PEM check) are built once per distinct set
+    this.#agent = leaseAgent({ unsafeSsl: opts.unsafeSsl, cert: tls?.cert, key: tls?.key, ca: tls?.ca }, () => connectOptions(opts));
     // Go's client follows up to 10 redirects and drops Authorization when the origin changes; so does this
     this.#dispatcher = this.#agent.agent.compose(interceptors.redirect({ maxRedirections: 10 }));
   }
@@ -185,13 +174,7 @@ export class HttpClient {
   async get(url: URL, headers: Record<string, string>, signal: AbortSignal, secrets: readonly Secret[], telemetry?: Pick<ScalerTelemetry, 'httpRequest'>): Promise<HttpResponse> {
     const where = describeUrl(url);
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    const fail = (err: unknown): Error => {
-      let why: string;
-      if (timeout.aborted && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
-      else if (signal.aborted) why = `aborted (${reasonText(signal.reason)})`;
-      else why = causeText(err);
-      return new Error(redact(`GET ${where}: ${why}`, secrets));
-    };
+    const fail = (err: unknown): Error => this.#failure('GET', where, err, timeout, signal, secrets);
     const started = performance.now();
     const seconds = (): number => (performance.now() - started) / 1000;
     let res: Dispatcher.ResponseData;
@@ -250,18 +233,41 @@ export class HttpClient {
       const type = res.headers['content-type'];
       return { status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), contentType: (Array.isArray(type) ? type[0] : type) ?? '' };
     } catch (err) {
-      let why: string;
-      if (err instanceof TooLarge) why = err.message;
-      else if (timeout.aborted && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
-      else if (signal.aborted) why = `aborted (${reasonText(signal.reason)})`;
-      else why = causeText(err);
-      throw new Error(redact(`POST ${where}: ${why}`, secrets));
+      throw this.#failure('POST', where, err, timeout, signal, secrets);
     }
   }
 
   async close(): Promise<void> {
     await this.#agent.release();
   }
+
+  /** get()'s and postForm()'s failure, naming the URL without credentials and showing no secret. */
+  #failure(method: string, where: string, err: unknown, timeout: AbortSignal, signal: AbortSignal, secrets: readonly Secret[]): Error {
+    let why: string;
+    if (err instanceof TooLarge) why = err.message;
+    else if (timeout.aborted && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
+    else if (signal.aborted) why = `aborted (${reasonText(signal.reason)})`;
+    else why = causeText(err);
+    return new Error(redact(`${method} ${where}: ${why}`, secrets));
+  }
+}
+
+/** undici's connect options for these TLS settings; invalid PEM is a ScalerConfigError that never echoes it. */
+function connectOptions(opts: HttpClientOptions): Record<string, unknown> {
+  const connect: Record<string, unknown> = { rejectUnauthorized: !opts.unsafeSsl };
+  const tls = opts.tls;
+  if (tls?.cert || tls?.key || tls?.ca) {
+    // like KEDA, a given CA is added to the system roots rather than replacing them
+    const ca = tls.ca ? [...rootCertificates, tls.ca] : undefined;
+    try {
+      createSecureContext({ cert: tls.cert, key: tls.key, ca });
+    } catch {
+      // the PEM itself is never echoed: it may be a private key
+      throw new ScalerConfigError('cert', 'parameters "cert", "key" and "ca" must be valid PEM (a matching certificate and key)');
+    }
+    Object.assign(connect, { cert: tls.cert, key: tls.key }, ca ? { ca } : {});
+  }
+  return connect;
 }
 
 class TooLarge extends Error {}
