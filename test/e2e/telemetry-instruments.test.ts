@@ -11,6 +11,7 @@ import { create, deployment, scaledObject, specReplicas, pass, suiteSetup } from
 import { jobTargetRef, scaledJob } from '../helpers/scaledjobs.ts';
 import type { MetricPoint } from '../helpers/otlp-file.ts';
 import { closedPort } from '../helpers/scalers.ts';
+import { until } from '../helpers/until.ts';
 
 const KEDA_HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const HTTP_KEYS = ['metric_name', 'namespace', 'scaled_resource', 'scaler', 'status_code', 'trigger_name'];
@@ -18,15 +19,11 @@ const EMPTY_KEYS = ['ignoreNullValues', 'isScaledObject', 'metricName', 'namespa
 
 const keys = (p: MetricPoint): string[] => Object.keys(p.attrs).sort();
 /** Prometheus's answer for q, polled until `ok` (the exporter is scraped every second) */
-async function promUntil(h: Harness, q: string, ok: (rows: { value: [number, string] }[]) => boolean): Promise<{ value: [number, string] }[]> {
-  let rows: { value: [number, string] }[] = [];
-  const t0 = Date.now();
-  while (Date.now() - t0 < 20_000) {
-    rows = await h.promQuery(q);
-    if (ok(rows)) return rows;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  assert.fail(`Prometheus: ${q} -> ${JSON.stringify(rows)}`);
+function promUntil(h: Harness, q: string, ok: (rows: { value: [number, string] }[]) => boolean): Promise<{ value: [number, string] }[]> {
+  return until(`Prometheus: ${q}`, async () => {
+    const rows = await h.promQuery(q);
+    return ok(rows) ? rows : undefined;
+  }, 20_000);
 }
 
 describe('KEDA\'s newer instruments and scalepass\'s own, through the real collector', () => {
