@@ -24,19 +24,20 @@ function validTime(t: unknown): t is string {
   return typeof t === 'string' && !Number.isNaN(Date.parse(t));
 }
 
-function recommendationsOf(v: unknown): Recommendation[] | undefined {
+/** The entries of `v` with a valid time and a whole `field` (at least `min`), each with only time and field. */
+function entries<K extends string>(v: unknown, field: K, min = -Infinity): ({ time: string } & Record<K, number>)[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  const out = v.filter((r): r is Recommendation =>
-    !!r && typeof r === 'object' && validTime((r as Recommendation).time) && Number.isInteger((r as Recommendation).replicas) && (r as Recommendation).replicas >= 0);
-  return out.length ? out.map((r) => ({ time: r.time, replicas: r.replicas })) : undefined;
+  const out = v.flatMap((e) => {
+    const r = e as Record<string, unknown> | null;
+    const n = r?.[field];
+    return r && typeof r === 'object' && validTime(r.time) && Number.isInteger(n) && (n as number) >= min
+      ? [{ time: r.time, [field]: n } as { time: string } & Record<K, number>] : [];
+  });
+  return out.length ? out : undefined;
 }
 
-function changesOf(v: unknown): ScaleChange[] | undefined {
-  if (!Array.isArray(v)) return undefined;
-  const out = v.filter((c): c is ScaleChange =>
-    !!c && typeof c === 'object' && validTime((c as ScaleChange).time) && Number.isInteger((c as ScaleChange).change));
-  return out.length ? out.map((c) => ({ time: c.time, change: c.change })) : undefined;
-}
+const recommendationsOf = (v: unknown): Recommendation[] | undefined => entries(v, 'replicas', 0);
+const changesOf = (v: unknown): ScaleChange[] | undefined => entries(v, 'change');
 
 /**
  * The history the previous pass left: the annotation, or — for an object last written by a scalepass
@@ -59,8 +60,8 @@ export function readHpaHistory(annotations: Record<string, string> | undefined, 
 
 /** The annotation's value for this history; undefined when there is none to keep (the annotation is removed). */
 export function hpaHistoryValue(h: HpaHistory): string | undefined {
-  const recommendations = h.recommendations?.length ? h.recommendations.map((r) => ({ time: r.time, replicas: r.replicas })) : undefined;
-  const scaleEvents = h.scaleEvents?.length ? h.scaleEvents.map((c) => ({ time: c.time, change: c.change })) : undefined;
+  const recommendations = recommendationsOf(h.recommendations);
+  const scaleEvents = changesOf(h.scaleEvents);
   if (!recommendations && !scaleEvents) return undefined;
   return JSON.stringify({ recommendations, scaleEvents });
 }
