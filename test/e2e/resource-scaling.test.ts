@@ -24,6 +24,13 @@ function workload(name: string, replicas: number, usage: Record<string, string>)
   };
 }
 
+/** A ScaledObject on a cpu Utilization trigger at 50 %, scaling up without a window (up to 10x per 15 s), 1-20 replicas. */
+function cpuHalf(name: string) {
+  return scaledObject(name, { scaleTargetRef: { name }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 20,
+    advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
+    triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] });
+}
+
 interface Pod { metadata: { name: string; annotations?: Record<string, string>; deletionTimestamp?: string }; status: { phase?: string; conditions?: { type: string; status: string; lastTransitionTime?: string }[] } }
 interface PodMetrics { metadata: { name: string }; timestamp: string; window: string; containers: { name: string; usage: { cpu: string; memory: string } }[] }
 
@@ -175,9 +182,7 @@ describe('cpu and memory triggers on running pods', () => {
   it('counts a pod that is not Ready as using nothing when cpu asks for more, as the HPA does', async () => {
     const ns = await h.namespace('e2e-cpu-unready');
     await create(h, ns, workload('api', 3, { [CPU]: '270m' }));
-    await create(h, ns, scaledObject('api', { scaleTargetRef: { name: 'api' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 20,
-      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
-      triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] }));
+    await create(h, ns, cpuHalf('api'));
     await settled(ns, 'api', 3, 'cpu');
     const pods = await h.admin.list<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'app=api' } });
     // kwok's pod-not-ready stage (harness): its readiness now fails, its usage is still reported
@@ -193,17 +198,9 @@ describe('cpu and memory triggers on running pods', () => {
   it('after the cpu initialization period, a pod that never became Ready counts at 0 but one that turned not Ready later counts with its usage', async () => {
     const ns = await h.namespace('e2e-cpu-delay');
     await create(h, ns, workload('api', 2, { [CPU]: '275m' }));
-    // a pod of the same selector whose readiness fails from its start (kwok's pod-not-ready stage, harness):
-    // owned by a ConfigMap so the ReplicaSet does not adopt it
-    const owner = await h.admin.create<{ metadata: { uid: string } }>(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner' } });
-    const neverReady = { apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: 'api-never-ready', labels: { app: 'api' }, annotations: { [CPU]: '275m', 'scalepass.dev/test-ready': 'false' },
-        ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid, controller: true }] },
-      spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu: '200m', memory: '64Mi' } } }] } };
-    await create(h, ns, neverReady);
-    await create(h, ns, scaledObject('api', { scaleTargetRef: { name: 'api' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 20,
-      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
-      triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] }));
+    // a pod of the same selector whose readiness fails from its start (kwok's pod-not-ready stage, harness)
+    await barePod(ns, 'api-never-ready', 'api', { [CPU]: '275m', 'scalepass.dev/test-ready': 'false' });
+    await create(h, ns, cpuHalf('api'));
     const delayS = 8;
     await settled(ns, 'api', 3, 'cpu', 1);
     const podsNow = async () => (await h.admin.list<{ items: (Pod & { status: { startTime?: string } })[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'app=api' } })).items;
@@ -285,9 +282,7 @@ describe('cpu and memory triggers on running pods', () => {
   it('within the cpu initialization period, ignores a Ready pod whose sample started before it became Ready again', async () => {
     const ns = await h.namespace('e2e-cpu-window');
     await create(h, ns, workload('api', 2, { [CPU]: '325m' }));
-    await create(h, ns, scaledObject('api', { scaleTargetRef: { name: 'api' }, pollingInterval: 1, minReplicaCount: 1, maxReplicaCount: 20,
-      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 900, periodSeconds: 15 }] } } } },
-      triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } }] }));
+    await create(h, ns, cpuHalf('api'));
     await settled(ns, 'api', 2, 'cpu');
     const path = (n: string) => `/api/v1/namespaces/${ns}/pods/${n}`;
     const pods = await h.admin.list<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { query: { labelSelector: 'app=api' } });
