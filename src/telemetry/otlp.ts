@@ -19,9 +19,10 @@ export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
 export const DEFAULT_OTLP_PROTOCOL: OtlpProtocol = 'http/protobuf';
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function envString(env: Env, name: string): string | undefined {
+/** A variable's value, trimmed; undefined when unset or blank (as the OpenTelemetry SDK reads them). */
+export function envString(env: Env, name: string): string | undefined {
   const v = env[name]?.trim();
   return v ? v : undefined;
 }

@@ -41,7 +41,7 @@ import {
   type Resource,
 } from '@opentelemetry/resources';
 import { METER_NAME } from './instruments.ts';
-import { loadOtlpExporter, metricsEndpoint, otlpProtocol, portMismatch, type OtlpProtocol } from './otlp.ts';
+import { envString, loadOtlpExporter, type Env, metricsEndpoint, otlpProtocol, portMismatch, type OtlpProtocol } from './otlp.ts';
 import { createRecorder, noopRecorder, type BuildInfo, type Recorder } from './recorder.ts';
 
 export type TemporalityPreference = 'delta' | 'cumulative' | 'lowmemory';
@@ -116,12 +116,7 @@ export function shardInstanceId(shardIndex: number): string {
   return `scalepass-shard-${shardIndex}`;
 }
 
-type Env = Record<string, string | undefined>;
 
-function envString(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v ? v : undefined;
-}
 
 function envPositiveNumber(env: Env, name: string): number | undefined {
   const raw = envString(env, name);
