@@ -51,6 +51,11 @@ export interface PassOptions {
   instance: string;
   /** aborted when the shard's lease is lost: from then on no write starts (another run may be writing) */
   leaseLost?: AbortSignal;
+  /**
+   * each ScaledObject evaluation applies the HPA's 15 s syncs that fell since its previous one, and one
+   * right after an activation (a run in period mode evaluates at pollingInterval, not at every sync)
+   */
+  hpaCatchUp?: boolean;
 }
 
 export interface PassReport {
@@ -125,7 +130,7 @@ async function load(kind: Kind<AnyScaled>, ctx: PassContext, o: PassOptions, sta
     return {
       obj,
       due: isDue(obj.metadata.uid, interval, o.dryRun ? undefined : o.lastPass, start),
-      at: { now: start, previous: previousEvaluation(obj.metadata.uid, interval, o.passes ?? [], start) },
+      at: { now: start, previous: previousEvaluation(obj.metadata.uid, interval, o.passes ?? [], start), hpaCatchUp: o.hpaCatchUp },
     };
   });
   return { kind, run: kind.start(ctx), objects };

@@ -84,6 +84,8 @@ export interface EvaluationTime {
    * than the real one; undefined when the shard has no earlier pass on record
    */
   previous?: number;
+  /** apply the HPA syncs that fell since `previous` (a run in period mode; scaling/hpa-catch-up.ts) */
+  hpaCatchUp?: boolean;
 }
 
 /** One kind's work in one pass: state shared by its objects (a resolver, one LIST per namespace). */

@@ -121,7 +121,7 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
       name, namespace: ns, spec: so.spec, annotations, creationTimestamp: so.metadata.creationTimestamp,
       status: { ...kedaStatus(so.status ?? {}), ...history }, measurements,
       target: { specReplicas: s.specReplicas, statusReplicas: s.statusReplicas, readyReplicas, kind: target.kindString, namespace: ns, name: so.spec.scaleTargetRef.name, podTemplate },
-      now: at.now, previousEvaluation: at.previous,
+      now: at.now, previousEvaluation: at.previous, hpaCatchUp: at.hpaCatchUp,
     });
     // the /scale write carries the resourceVersion read: when the target changed since (a person,
     // another controller), it is read again and the decision made again on what it is now

@@ -46,6 +46,7 @@ import type { CompositeOutcome, Modifiers } from './modifiers.ts';
 import { COMPOSITE_METRIC, compositeActivity, compositeStep, parseModifiers } from './modifiers.ts';
 import { effectiveBehavior, pruneScaleEvents } from './behavior.ts';
 import { hpaSync } from './hpa.ts';
+import { catchUp, replicaIndependent, syncInstants } from './hpa-catch-up.ts';
 import { checkSpec } from './validation.ts';
 import { canonical, isResourceTrigger, metricNamesFromMeasurements, typesFromSpec } from './status.ts';
 import { parseTime, wholeSeconds } from './time.ts';
@@ -223,22 +224,34 @@ function scalingPass(ctx: PassContext): Decision {
   let recommendations = previous.recommendations;
   let scaleEvents = pruneScaleEvents(previous.scaleEvents, behavior, now);
   const reasons: string[] = [];
+  const hpaInput = {
+    specReplicas: cur,
+    statusReplicas: target.statusReplicas,
+    readyReplicas: target.readyReplicas,
+    minReplicas: spec.hpaMinReplicas,
+    maxReplicas: spec.maxReplicaCount,
+    metrics: hpaMetrics,
+    behavior,
+    recommendations: previous.recommendations,
+    scaleEvents: previous.scaleEvents,
+  };
   if (step.replicas !== undefined) {
     replicas = step.replicas;
     reasons.push(step.reason);
+    // the HPA's first sync after an activation, pulled forward to it: only for metrics whose
+    // proposal does not depend on the pods that do not exist yet
+    if (input.hpaCatchUp && atRest(cur, spec) && !atRest(replicas, spec) && replicaIndependent(hpaMetrics)) {
+      const hpa = catchUp({ ...hpaInput, specReplicas: replicas }, [now]);
+      if (hpa.replicas !== replicas) {
+        replicas = hpa.replicas;
+        recommendations = hpa.recommendations;
+        scaleEvents = hpa.scaleEvents;
+        reasons.push(`the HPA's first sync after it: ${hpa.reason}`);
+        ctx.events.push(successfulRescale(replicas, hpa.rescaleReason ?? ''));
+      }
+    }
   } else if (!atRest(cur, spec)) {
-    const hpa = hpaSync({
-      specReplicas: cur,
-      statusReplicas: target.statusReplicas,
-      readyReplicas: target.readyReplicas,
-      minReplicas: spec.hpaMinReplicas,
-      maxReplicas: spec.maxReplicaCount,
-      metrics: hpaMetrics,
-      behavior,
-      recommendations: previous.recommendations,
-      scaleEvents: previous.scaleEvents,
-      now,
-    });
+    const hpa = input.hpaCatchUp ? catchUp(hpaInput, syncInstants(input.previousEvaluation, now)) : hpaSync({ ...hpaInput, now });
     replicas = hpa.replicas;
     recommendations = hpa.recommendations;
     scaleEvents = hpa.scaleEvents;

@@ -176,6 +176,11 @@ export interface DecideInput {
    * never earlier than the real one; undefined when the shard has no record (see last-active.ts)
    */
   previousEvaluation?: number;
+  /**
+   * apply every HPA sync (15 s) that fell since previousEvaluation, and one right after an activation,
+   * instead of one per evaluation (a run in `period` mode; see hpa-catch-up.ts)
+   */
+  hpaCatchUp?: boolean;
 }
 
 export interface DecisionEvent {

@@ -78,6 +78,8 @@ export interface Case {
   previous?: number;
   /** seconds after T0; default one hour before */
   created?: number;
+  /** every HPA sync since the previous evaluation, as a run in period mode applies them */
+  hpaCatchUp?: boolean;
 }
 
 export function input(c: Case = {}): DecideInput {
@@ -108,6 +110,7 @@ export function input(c: Case = {}): DecideInput {
     },
     now: at(c.now ?? 0),
     previousEvaluation: c.previous === undefined ? undefined : at(c.previous),
+    ...(c.hpaCatchUp ? { hpaCatchUp: true } : {}),
   };
 }
 
