@@ -15,6 +15,7 @@ import { create, deployment, scaledObject, pass, suiteSetup } from '../helpers/f
 import { jobTargetRef, scaledJob } from '../helpers/scaledjobs.ts';
 import { closedPort } from '../helpers/scalers.ts';
 import { until } from '../helpers/until.ts';
+import * as yaml from 'js-yaml';
 
 const FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dashboards/scalepass.json');
 const PASSES = 3;
@@ -28,10 +29,21 @@ type Row = { metric: Record<string, string>; value: [number, string] };
 const dashboard = (): Dashboard => JSON.parse(fs.readFileSync(FILE, 'utf8')) as Dashboard;
 const queryPanels = (d: Dashboard) => d.panels.filter((p) => p.type !== 'row');
 
+/** Prometheus's scrape interval in seconds (SCALEPASS_HARNESS_SCRAPE_INTERVAL can change it) */
+async function scrapeSeconds(h: Harness): Promise<number> {
+  const r = await fetch(`${h.state.prometheusUrl}/api/v1/status/config`);
+  const cfg = yaml.load(((await r.json()) as { data: { yaml: string } }).data.yaml) as { global: { scrape_interval: string } };
+  const m = /^(\d+)(s|m)$/.exec(cfg.global.scrape_interval) ?? assert.fail(`scrape_interval ${cfg.global.scrape_interval}`);
+  return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
+}
+
+/** Grafana's $__rate_interval: at least four scrapes (and a minute, the schedule's period) */
+let rateInterval = '1m';
+
 /** a query with the dashboard's variables as Grafana sends them: $namespace one value, the others All */
 function substitute(q: string, ns: string): string {
   const out = q
-    .replaceAll('$__rate_interval', '1m')
+    .replaceAll('$__rate_interval', rateInterval)
     .replaceAll('$namespace', ns)
     .replaceAll('$scaledObject', '.*')
     .replaceAll('$trigger', '.*');
@@ -55,6 +67,8 @@ describe('the Grafana dashboard, on real passes through the collector and Promet
   before(async () => {
     let kubeconfig: string;
     ({ h, kubeconfig, src } = await suiteSetup(7));
+    const scrape = await scrapeSeconds(h);
+    rateInterval = `${Math.max(60, 4 * scrape)}s`;
     ns = await h.namespace('e2e-dashboard');
     const closed = `http://127.0.0.1:${await closedPort()}/stats`;
     await create(h, ns, deployment('api', 0));
@@ -73,7 +87,7 @@ describe('the Grafana dashboard, on real passes through the collector and Promet
     await until('Prometheus has scraped all passes', async () => {
       const r = await prom(`sum(scalepass_pass_duration_seconds_count{scalepass_test_run="${run}"})`);
       return Number(r[0]?.value[1]) === PASSES ? true : undefined;
-    }, 30_000);
+    }, 30_000 + 2_000 * scrape);
   });
   after(async () => { await src.close(); });
 
