@@ -20,6 +20,8 @@ export interface Config {
   labelSelector?: string;
   concurrency: number;
   triggerTimeoutMs: number;
+  /** once: one pass; period: rounds at the objects' pollingInterval ticks until shortly before the next scheduled run */
+  mode: 'once' | 'period';
   passDeadlineMs: number;
   flushTimeoutMs: number;
   schedule: string;

@@ -28,7 +28,7 @@ function failure(layers: Partial<ConfigLayers>): ConfigError {
 describe('config schema', () => {
   it('declares exactly the fields of Config, each with a description', () => {
     const keys: Record<keyof Config, true> = {
-      namespaces: true, labelSelector: true, concurrency: true, triggerTimeoutMs: true, passDeadlineMs: true,
+      namespaces: true, labelSelector: true, concurrency: true, triggerTimeoutMs: true, mode: true, passDeadlineMs: true,
       flushTimeoutMs: true, schedule: true, logLevel: true, dryRun: true, output: true, shardIndex: true,
       shardCount: true, leaseNamespace: true, leaseDurationSeconds: true, cpuInitializationPeriodSeconds: true, initialReadinessDelaySeconds: true,
       emitCurrentKedaNames: true, jobName: true, jobNamespace: true,
@@ -46,7 +46,7 @@ describe('config defaults', () => {
   it('fills every default when nothing is given', () => {
     const { config, sources } = merged({});
     assert.deepEqual(config, {
-      namespaces: [], concurrency: 16, triggerTimeoutMs: 5000, passDeadlineMs: 50000, flushTimeoutMs: 5000,
+      namespaces: [], concurrency: 16, triggerTimeoutMs: 5000, mode: 'once', passDeadlineMs: 50000, flushTimeoutMs: 5000,
       schedule: '* * * * *', logLevel: 'info', dryRun: false, output: 'table', shardIndex: 0, shardCount: 1,
       leaseDurationSeconds: 15, cpuInitializationPeriodSeconds: 300, initialReadinessDelaySeconds: 30, emitCurrentKedaNames: false,
     });
@@ -100,6 +100,12 @@ describe('config merge order: flags > env > file > defaults', () => {
     assert.deepEqual([config.jobName, config.jobNamespace], ['scalepass-29547120', 'keda']);
   });
 
+  it('takes the mode from --mode over SCALEPASS_MODE over the file', () => {
+    assert.equal(merged({ file: { path: 'c.yaml', data: { mode: 'period' } } }).config.mode, 'period');
+    assert.equal(merged({ file: { path: 'c.yaml', data: { mode: 'period' } }, env: { SCALEPASS_MODE: 'once' } }).config.mode, 'once');
+    assert.equal(merged({ env: { SCALEPASS_MODE: 'once' }, flags: args(['--mode', 'period']).values }).config.mode, 'period');
+  });
+
   it('accepts short flags and every boolean spelling of the flags', () => {
     const { config } = merged({ flags: args(['-o', 'json', '-l', 'team=shop', '--dry-run', '--emit-current-keda-names']).values });
     assert.deepEqual([config.output, config.labelSelector, config.dryRun, config.emitCurrentKedaNames], ['json', 'team=shop', true, true]);
@@ -116,6 +122,8 @@ describe('invalid config names the field, the rule and the source', () => {
       message: 'config: "triggerTimeoutMs" must be a whole number, got "5s" (from env SCALEPASS_TRIGGER_TIMEOUT_MS)' },
     { name: 'a fraction where a whole number belongs', layers: { file: { path: 'c.yaml', data: { flushTimeoutMs: 2.5 } } },
       message: 'config: "flushTimeoutMs" must be a whole number, got 2.5 (from file c.yaml)' },
+    { name: 'a mode that does not exist', layers: { flags: { mode: 'forever' } },
+      message: 'config: "mode" must be one of once, period, got "forever" (from --mode)' },
     { name: 'a value outside the enum', layers: { env: { SCALEPASS_LOG_LEVEL: 'verbose' } },
       message: 'config: "logLevel" must be one of debug, info, warn, error, got "verbose" (from env SCALEPASS_LOG_LEVEL)' },
     { name: 'a boolean that is not true or false', layers: { env: { SCALEPASS_DRY_RUN: 'yes' } },
