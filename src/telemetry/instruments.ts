@@ -162,10 +162,16 @@ export const INSTRUMENTS = {
     'Replicas the pass decided for the ScaledObject (KEDA activation, then the HPA formula and limits).',
     SCALED_OBJECT_ATTRIBUTES),
   passDuration: spec('scalepass.pass.duration', 'histogram', 'double', 's',
-    'Duration of a scalepass run from process start to the end of its pass, before the metrics flush, by outcome.',
+    'Duration of a scalepass run from process start to the end of its pass (mode period: of its last round), before the metrics flush, by outcome.',
     PASS_ATTRIBUTES, false, PASS_DURATION_BUCKETS),
   passObjects: spec('scalepass.pass.objects', 'gauge', 'int', '{object}',
-    'ScaledObjects and ScaledJobs of this shard in the last pass, by outcome: evaluated, skipped (not due), failed.',
+    'ScaledObjects and ScaledJobs of this shard in the last pass (mode period: the last round), by outcome: evaluated, skipped (not due), failed.',
+    PASS_OBJECTS_ATTRIBUTES),
+  passRounds: spec('scalepass.pass.rounds', 'counter', 'int', '{round}',
+    'Passes over the shard\'s objects, by outcome: one per run in mode once, one per round (a pollingInterval tick of some object) in mode period.',
+    PASS_ATTRIBUTES),
+  passEvaluations: spec('scalepass.pass.evaluations', 'counter', 'int', '{evaluation}',
+    'Evaluations of ScaledObjects and ScaledJobs over all of a run\'s rounds, by outcome: evaluated, failed (not-due objects are not counted).',
     PASS_OBJECTS_ATTRIBUTES),
 } as const satisfies Record<string, InstrumentSpec>;
 

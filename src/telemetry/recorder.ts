@@ -84,6 +84,8 @@ export interface Recorder {
   recordPass(outcome: PassOutcome, seconds: number): void;
   /** scalepass.pass.objects: how many objects of a kind ended the pass this way */
   recordPassObjects(kind: 'ScaledObject' | 'ScaledJob', outcome: 'evaluated' | 'skipped' | 'failed', count: number): void;
+  /** scalepass.pass.rounds: one pass over the shard's objects (a run in mode once, a round in mode period) ended this way */
+  recordRound(outcome: PassOutcome): void;
 }
 
 /**
@@ -177,11 +179,11 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
     instrument.addCallback((result) => values.observe(result));
   }
 
-  const count = (key: InstrumentKey, attrs: Attributes): void => {
+  const count = (key: InstrumentKey, attrs: Attributes, n = 1): void => {
     const c = counters.get(key);
     if (!c) return;
     generation++;
-    c.add(1, attrs);
+    c.add(n, attrs);
   };
   const observe = (key: InstrumentKey, attrs: Attributes, value: number): void => {
     const h = histograms.get(key);
@@ -279,7 +281,12 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
       observe('passDuration', { outcome }, seconds);
     },
     recordPassObjects(kind, outcome, n) {
-      set('passObjects', { type: kind === 'ScaledJob' ? 'scaledjob' : 'scaledobject', outcome }, n);
+      const attrs = { type: kind === 'ScaledJob' ? 'scaledjob' : 'scaledobject', outcome };
+      set('passObjects', attrs, n);
+      if (outcome !== 'skipped' && n > 0) count('passEvaluations', attrs, n);
+    },
+    recordRound(outcome) {
+      count('passRounds', { outcome });
     },
   };
 }
@@ -300,4 +307,5 @@ export const noopRecorder: Recorder = {
   recordReplicas() {},
   recordPass() {},
   recordPassObjects() {},
+  recordRound() {},
 };

@@ -62,6 +62,7 @@ function recordEverything(t: Telemetry): void {
   r.recordPassObjects('ScaledObject', 'evaluated', 3);
   r.recordPassObjects('ScaledObject', 'failed', 1);
   r.recordPassObjects('ScaledJob', 'skipped', 2);
+  r.recordRound('partial_failure');
 }
 
 async function collect(emitCurrentKedaNames: boolean): Promise<{ metrics: Map<string, MetricData>; exports: number; scope: string[]; t: Telemetry; resource: Record<string, unknown> }> {
@@ -93,7 +94,7 @@ const currentNames = [
   'keda.scaler.empty.upstream.responses', 'keda.scaler.http.requests.count', 'keda.scaler.http.request.duration.seconds',
 ];
 // scalepass's own, always emitted: what no HPA object shows
-const ownNames = ['scalepass.scaledobject.replicas.current', 'scalepass.scaledobject.replicas.desired', 'scalepass.pass.duration', 'scalepass.pass.objects'];
+const ownNames = ['scalepass.scaledobject.replicas.current', 'scalepass.scaledobject.replicas.desired', 'scalepass.pass.duration', 'scalepass.pass.objects', 'scalepass.pass.rounds', 'scalepass.pass.evaluations'];
 const defaultNames = [...seedNames, ...ownNames];
 const specs = Object.values(INSTRUMENTS) as InstrumentSpec[];
 
@@ -286,6 +287,30 @@ describe('recorder through the SDK', () => {
       [{ type: 'scaledobject', outcome: 'evaluated' }, 3],
       [{ type: 'scaledobject', outcome: 'failed' }, 1],
       [{ type: 'scaledjob', outcome: 'skipped' }, 2],
+    ]);
+  });
+
+  it('counts rounds by outcome and evaluations over every round (a period-mode run), while scalepass.pass.objects keeps the last round', async () => {
+    const { t, exporter } = telemetry(false);
+    const r = t.recorder;
+    r.recordPassObjects('ScaledObject', 'evaluated', 3);
+    r.recordPassObjects('ScaledObject', 'skipped', 1);
+    r.recordRound('success');
+    r.recordPassObjects('ScaledObject', 'evaluated', 1);
+    r.recordPassObjects('ScaledObject', 'failed', 1);
+    r.recordPassObjects('ScaledObject', 'skipped', 3);
+    r.recordRound('partial_failure');
+    r.recordPassObjects('ScaledObject', 'evaluated', 2);
+    r.recordPassObjects('ScaledObject', 'failed', 0);
+    r.recordPassObjects('ScaledObject', 'skipped', 2);
+    r.recordRound('success');
+    await t.flush(5000);
+    const all = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
+    const points = (name: string) => all.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints.map((d) => [d.attributes, d.value]));
+    assert.deepEqual(points('scalepass.pass.rounds'), [[{ outcome: 'success' }, 2], [{ outcome: 'partial_failure' }, 1]]);
+    assert.deepEqual(points('scalepass.pass.evaluations'), [[{ type: 'scaledobject', outcome: 'evaluated' }, 6], [{ type: 'scaledobject', outcome: 'failed' }, 1]]);
+    assert.deepEqual(points('scalepass.pass.objects'), [
+      [{ type: 'scaledobject', outcome: 'evaluated' }, 2], [{ type: 'scaledobject', outcome: 'skipped' }, 2], [{ type: 'scaledobject', outcome: 'failed' }, 0],
     ]);
   });
 
