@@ -1,5 +1,6 @@
 // The story of one run, on one screen: config -> telemetry -> cluster -> scheduled start -> lease ->
-// pass -> output -> flush -> exit code (0 all evaluated, 1 some failed, 2 config/usage error).
+// pass (mode once) or rounds until shortly before the next scheduled run (mode period, src/period.ts)
+// -> output -> flush -> exit code (0 all evaluated, 1 some failed, 2 config/usage error).
 import os from 'node:os';
 import crypto from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -9,9 +10,12 @@ import { createTelemetry, formatFlushResult, shardInstanceId, type Telemetry } f
 import type { PassOutcome } from './telemetry/recorder.ts';
 import { KubeRest, ApiError } from './kube/rest.ts';
 import { acquire, LeaseHeld, LeaseLost, type ShardLease } from './kube/lease.ts';
-import { scheduledStart, type ScheduledStart } from './schedule.ts';
-import { runPass } from './pass.ts';
-import { table, json } from './output.ts';
+import { nextTick, scheduledStart, type ScheduledStart } from './schedule.ts';
+import { passOutcome, runPass, type PassOptions } from './pass.ts';
+
+export { passOutcome };
+import { runEnd, runOutcome, runPeriod, type Round } from './period.ts';
+import { table, json, jsonLine, roundTable } from './output.ts';
 import pkg from '../package.json' with { type: 'json' };
 
 declare const SCALEPASS_GIT_COMMIT: string | undefined;
@@ -24,11 +28,6 @@ export function leaseName(c: Config): string {
   return `scalepass${scope}-shard-${c.shardIndex}`;
 }
 
-/** How a pass that ran ended; anything but success exits 1. */
-export function passOutcome(r: { failedObjects: number; listErrors: number; leaseLost: boolean }): PassOutcome {
-  if (r.leaseLost) return 'lease_lost';
-  return r.failedObjects > 0 || r.listErrors > 0 ? 'partial_failure' : 'success';
-}
 
 async function findScheduledStart(rest: KubeRest, c: Config, processStart: number, log: Logger): Promise<ScheduledStart> {
   let job: { name: string; annotations: Record<string, string> | undefined } | undefined;
@@ -44,13 +43,20 @@ async function findScheduledStart(rest: KubeRest, c: Config, processStart: numbe
 }
 
 /**
- * Give the lease back and record this pass as the shard's last. Failing that, the pass still counts:
- * its writes are done, and the report and exit code are about the objects.
+ * Give the lease back and record this pass as the shard's last (mode period: its rounds are recorded
+ * already, as each started). Failing that, the pass still counts: its writes are done, and the report
+ * and exit code are about the objects.
  */
-async function giveBack(lease: ShardLease, passStart: number, log: Logger): Promise<void> {
+async function giveBack(lease: ShardLease, passStart: number | undefined, log: Logger): Promise<void> {
   try {
     await lease.release(passStart);
   } catch (e) {
+    if (passStart === undefined) {
+      log.warn(`could not give the shard lease back: it expires by its duration (${lease.durationS} s after its last renewal) and until then another run of this shard is refused; the rounds were recorded as they started`, {
+        lease: lease.id, expires: new Date(lease.renewedAt + lease.durationS * 1000).toISOString(), error: (e as Error).message,
+      });
+      return;
+    }
     // due-ness only widens with an older last-pass time: objects are evaluated early, never skipped
     const next = lease.lastPass === undefined
       ? 'the next pass evaluates every object again, as on the shard\'s first pass'
@@ -61,13 +67,27 @@ async function giveBack(lease: ShardLease, passStart: number, log: Logger): Prom
   }
 }
 
+/** A round's report as soon as it ends: a JSON line, or a section of the table, and a log line. */
+function printRound(c: Config, r: Round, sched: ScheduledStart, log: Logger): void {
+  const scheduledStart = r.index === 1 ? { ...sched, time: new Date(sched.time).toISOString() } : { time: new Date(r.scheduledStart).toISOString(), source: 'round' };
+  process.stdout.write((c.output === 'json'
+    ? jsonLine(r.report, { mode: 'period', round: r.index, outcome: r.outcome, dryRun: c.dryRun, scheduledStart })
+    : roundTable(r.index, r.report, c.dryRun) + '\n') + '\n');
+  const failed = r.report.objects.filter((o) => o.outcome === 'failed');
+  log.info('round complete', {
+    round: r.index, start: new Date(r.report.start).toISOString(), outcome: r.outcome,
+    evaluated: r.report.objects.filter((o) => o.outcome === 'evaluated').length, skipped: r.report.objects.filter((o) => o.outcome === 'skipped').length, failed: failed.length,
+    failedObjects: failed.length ? failed.map((o) => `${o.kind} ${o.namespace}/${o.name}: ${o.detail ?? ''}`) : undefined, durationMs: r.report.durationMs, requests: r.report.requests,
+  });
+}
+
 export async function main(c: Config, processStart: number): Promise<number> {
   const log = createLogger(c.logLevel);
   const telemetry: Telemetry = createTelemetry({
     instanceId: shardInstanceId(c.shardIndex), serviceVersion: pkg.version, gitCommit: GIT_COMMIT,
     emitCurrentKedaNames: c.emitCurrentKedaNames, flushTimeoutMs: c.flushTimeoutMs,
   });
-  log.info('starting pass', { version: pkg.version, shard: `${c.shardIndex}/${c.shardCount}`, dryRun: c.dryRun, namespaces: c.namespaces.length ? c.namespaces : 'all', telemetry: telemetry.info });
+  log.info('starting pass', { version: pkg.version, mode: c.mode, shard: `${c.shardIndex}/${c.shardCount}`, dryRun: c.dryRun, namespaces: c.namespaces.length ? c.namespaces : 'all', telemetry: telemetry.info });
 
   let code = 0;
   let outcome: PassOutcome = 'failed';
@@ -85,9 +105,12 @@ export async function main(c: Config, processStart: number): Promise<number> {
   // A CronJob's activeDeadlineSeconds or a node drain sends SIGTERM: give the shard back (the next
   // run must not wait for the lease to expire) and still flush what was measured.
   let stopping = false;
+  const stop = new AbortController();
   const onTerm = async () => {
     if (stopping) return;
     stopping = true;
+    // mode period: no round starts, the one in flight starts no more objects; its time is recorded already
+    stop.abort();
     log.warn('SIGTERM: flushing metrics before exit');
     recordPass('terminated');
     await Promise.race([lease?.release().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
@@ -119,30 +142,52 @@ export async function main(c: Config, processStart: number): Promise<number> {
         if (held.lost.reason instanceof LeaseLost) log.error('shard lease lost: stopping writes, another run may be handling this shard', { lease: held.id, error: held.lost.reason.message });
       }, { once: true });
     }
-    const report = await runPass(rest, telemetry.recorder, log, {
+    const passOptions: Omit<PassOptions, 'start' | 'lastPass' | 'passes' | 'scheduledStart' | 'passDeadlineMs'> = {
       namespaces: c.namespaces, labelSelector: c.labelSelector, concurrency: c.concurrency,
       triggerTimeoutMs: c.triggerTimeoutMs,
       readinessTiming: { cpuInitializationPeriodMs: c.cpuInitializationPeriodSeconds * 1000, delayOfInitialReadinessStatusMs: c.initialReadinessDelaySeconds * 1000 },
-      passDeadlineMs: c.passDeadlineMs, dryRun: c.dryRun,
-      shardIndex: c.shardIndex, shardCount: c.shardCount, scheduledStart: sched.time,
-      start: passStart, lastPass: lease?.lastPass, passes: lease?.passes, instance: process.env.HOSTNAME ?? os.hostname(), leaseLost: lease?.lost,
-    });
-    const lost = lease?.lost.reason instanceof LeaseLost ? lease.lost.reason : undefined;
-    if (lease && !lost) await giveBack(lease, passStart, log);
-    lease = undefined;
+      dryRun: c.dryRun, shardIndex: c.shardIndex, shardCount: c.shardCount,
+      instance: process.env.HOSTNAME ?? os.hostname(), leaseLost: lease?.lost,
+    };
+    if (c.mode === 'period') {
+      const next = nextTick(c.schedule, sched.time);
+      const end = runEnd(processStart, c.passDeadlineMs, 'time' in next ? next.time : undefined, c.flushTimeoutMs);
+      log.info('staying for the period: a round at each pollingInterval tick', {
+        runEnd: new Date(end).toISOString(), nextScheduledRun: 'time' in next ? new Date(next.time).toISOString() : next.problem,
+      });
+      const result = await runPeriod(rest, telemetry.recorder, log, {
+        // evaluations are pollingInterval apart, not at every 15 s HPA sync: each applies the syncs since the previous one
+        pass: { ...passOptions, hpaCatchUp: true }, firstStart: passStart, scheduledStart: sched.time, end, lease, stop: stop.signal,
+        onRound: (r) => printRound(c, r, sched, log),
+      });
+      const lost = lease?.lost.reason instanceof LeaseLost;
+      if (lease && !lost && !stopping) await giveBack(lease, undefined, log);
+      lease = undefined;
+      outcome = runOutcome(result.rounds.map((r) => r.outcome));
+      code = outcome === 'success' ? 0 : 1;
+      log.info('run complete', { rounds: result.rounds.length, ended: result.ended, failedRounds: result.rounds.filter((r) => r.outcome !== 'success').map((r) => r.index) });
+    } else {
+      const report = await runPass(rest, telemetry.recorder, log, {
+        ...passOptions, passDeadlineMs: c.passDeadlineMs, scheduledStart: sched.time, start: passStart, lastPass: lease?.lastPass, passes: lease?.passes,
+      });
+      const lost = lease?.lost.reason instanceof LeaseLost ? lease.lost.reason : undefined;
+      if (lease && !lost) await giveBack(lease, passStart, log);
+      lease = undefined;
 
-    const failed = report.objects.filter((o) => o.outcome === 'failed');
-    const skipped = report.objects.filter((o) => o.outcome === 'skipped').length;
-    outcome = passOutcome({ failedObjects: failed.length, listErrors: report.listErrors.length, leaseLost: !!lost });
-    code = outcome === 'success' ? 0 : 1;
-    process.stdout.write((c.output === 'json'
-      ? json(report, { dryRun: c.dryRun, scheduledStart: { ...sched, time: new Date(sched.time).toISOString() } })
-      : table(report, c.dryRun)) + '\n');
-    log.info('pass complete', {
-      objects: report.objects.length, evaluated: report.objects.length - skipped - failed.length, skipped, failed: failed.length,
-      failedObjects: failed.map((o) => `${o.kind} ${o.namespace}/${o.name}: ${o.detail ?? ''}`), listErrors: report.listErrors.length ? report.listErrors : undefined, durationMs: report.durationMs, requests: report.requests, denied: report.denied,
-    });
-    if (lost) log.error('the shard lease was lost during the pass: no write was started after the loss, and the last-pass time was not recorded', { error: lost.message });
+      const failed = report.objects.filter((o) => o.outcome === 'failed');
+      const skipped = report.objects.filter((o) => o.outcome === 'skipped').length;
+      outcome = passOutcome({ failedObjects: failed.length, listErrors: report.listErrors.length, leaseLost: !!lost });
+      code = outcome === 'success' ? 0 : 1;
+      telemetry.recorder.recordRound(outcome);
+      process.stdout.write((c.output === 'json'
+        ? json(report, { dryRun: c.dryRun, scheduledStart: { ...sched, time: new Date(sched.time).toISOString() } })
+        : table(report, c.dryRun)) + '\n');
+      log.info('pass complete', {
+        objects: report.objects.length, evaluated: report.objects.length - skipped - failed.length, skipped, failed: failed.length,
+        failedObjects: failed.map((o) => `${o.kind} ${o.namespace}/${o.name}: ${o.detail ?? ''}`), listErrors: report.listErrors.length ? report.listErrors : undefined, durationMs: report.durationMs, requests: report.requests, denied: report.denied,
+      });
+      if (lost) log.error('the shard lease was lost during the pass: no write was started after the loss, and the last-pass time was not recorded', { error: lost.message });
+    }
   } catch (e) {
     code = 1;
     outcome = e instanceof LeaseHeld ? 'lease_held' : 'failed';

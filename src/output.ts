@@ -73,3 +73,14 @@ export function table(report: PassReport, dryRun = false): string {
 export function json(report: PassReport, extra: Record<string, unknown>): string {
   return JSON.stringify({ ...extra, ...report }, null, 2);
 }
+
+/** One line of JSON: a round of a run in mode period (JSON lines, one per round, as each ends). */
+export function jsonLine(report: PassReport, extra: Record<string, unknown>): string {
+  return JSON.stringify({ ...extra, ...report });
+}
+
+/** A round of a run in mode period as a section of the table output: a heading, then the pass's tables. */
+export function roundTable(index: number, report: PassReport, dryRun = false): string {
+  const due = report.objects.filter((o) => o.outcome !== 'skipped').length;
+  return `ROUND ${index} at ${new Date(report.start).toISOString()}: ${due} of ${report.objects.length} due\n${table(report, dryRun)}`;
+}

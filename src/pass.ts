@@ -3,12 +3,12 @@
 // and reporting are the same for every kind; deciding and applying are the kind's (src/kinds/).
 // Errors are values on the object they concern; one broken object never stops the others.
 import type { KubeRest } from './kube/rest.ts';
-import { isDue, ownedBy, previousEvaluation, type Due } from './scaling/due.ts';
+import { isDue, nextTick, ownedBy, previousEvaluation, type Due } from './scaling/due.ts';
 import { PodLister } from './kube/pods.ts';
 import { PodMetricsReader } from './kube/pod-metrics.ts';
 import type { Scaler } from './scalers/types.ts';
 import { ClientRegistry } from './scalers/clients.ts';
-import type { Recorder } from './telemetry/recorder.ts';
+import type { PassOutcome, Recorder } from './telemetry/recorder.ts';
 import type { Logger } from './log.ts';
 import { AuthCache } from './auth/resolve.ts';
 import { pool, Semaphore } from './limit.ts';
@@ -56,6 +56,8 @@ export interface PassOptions {
    * right after an activation (a run in period mode evaluates at pollingInterval, not at every sync)
    */
   hpaCatchUp?: boolean;
+  /** aborted when the run is told to stop (SIGTERM): from then on no object starts its evaluation */
+  stop?: AbortSignal;
 }
 
 export interface PassReport {
@@ -66,12 +68,20 @@ export interface PassReport {
   listErrors: { kind: string; error: string }[];
   requests: Record<string, number>;
   denied: string[];
+  /** the earliest pollingInterval tick after this pass of any object in scope (ms); undefined when there is none */
+  nextTick?: number;
+}
+
+/** How a pass that ran ended (mode period: a round); anything but success exits 1. */
+export function passOutcome(r: { failedObjects: number; listErrors: number; leaseLost: boolean }): PassOutcome {
+  if (r.leaseLost) return 'lease_lost';
+  return r.failedObjects > 0 || r.listErrors > 0 ? 'partial_failure' : 'success';
 }
 
 interface Loaded {
   kind: Kind<AnyScaled>;
   run: KindRun<AnyScaled>;
-  objects: { obj: AnyScaled; due: Due; at: EvaluationTime }[];
+  objects: { obj: AnyScaled; due: Due; at: EvaluationTime; next: number }[];
 }
 
 export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: PassOptions, now: () => number = Date.now): Promise<PassReport> {
@@ -79,7 +89,7 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
   // requests are reported per pass, without what the run did before (lease, Job lookup)
   const before = { ...rest.counts };
   const deniedBefore = rest.denied.length;
-  const deadline = AbortSignal.timeout(o.passDeadlineMs);
+  const deadline = o.stop ? AbortSignal.any([AbortSignal.timeout(o.passDeadlineMs), o.stop]) : AbortSignal.timeout(o.passDeadlineMs);
   const scalers: Scaler[] = [];
   // backend connections shared by the triggers that name the same server: a few per endpoint, not one per trigger
   const clients = new ClientRegistry();
@@ -105,7 +115,8 @@ export async function runPass(rest: KubeRest, rec: Recorder, log: Logger, o: Pas
     const objects = await pool(work, o.concurrency, (w) => evaluate(ctx, o, w.kind, w.run, w.obj, w.due, w.at));
     reportOutcomes(rec, loaded, objects);
     const requests = Object.fromEntries(Object.entries(rest.counts).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
-    return { start, durationMs: now() - start, objects, listErrors, requests, denied: rest.denied.slice(deniedBefore) };
+    const next = Math.min(...loaded.flatMap((l) => l.objects.map((x) => x.next)));
+    return { start, durationMs: now() - start, objects, listErrors, requests, denied: rest.denied.slice(deniedBefore), ...(Number.isFinite(next) ? { nextTick: next } : {}) };
   } finally {
     await Promise.allSettled(scalers.map((s) => s.close()));
     await clients.closeAll();
@@ -124,12 +135,13 @@ async function load(kind: Kind<AnyScaled>, ctx: PassContext, o: PassOptions, sta
     ctx.log.error(`could not list ${kind.kind}s: none of them evaluated in this pass`, { kind: kind.kind, error: message(e) });
   }
   const owned = items.filter((x) => ownedBy(x.metadata.uid, o.shardIndex, o.shardCount));
-  // a dry run shows everything as due: it records no last-pass time, so it judges against none
+  // a dry run has no Lease, so no lastPass: its (first) pass shows everything as due
   const objects = owned.map((obj) => {
     const interval = kind.pollingInterval(obj);
     return {
       obj,
-      due: isDue(obj.metadata.uid, interval, o.dryRun ? undefined : o.lastPass, start),
+      next: nextTick(obj.metadata.uid, interval, start),
+      due: isDue(obj.metadata.uid, interval, o.lastPass, start),
       at: { now: start, previous: previousEvaluation(obj.metadata.uid, interval, o.passes ?? [], start), hpaCatchUp: o.hpaCatchUp },
     };
   });
@@ -147,7 +159,7 @@ async function evaluate(ctx: PassContext, o: PassOptions, kind: Kind<AnyScaled>,
   }
   if (ctx.deadline.aborted) {
     report.outcome = 'failed';
-    report.detail = `pass deadline of ${o.passDeadlineMs} ms reached before this object was evaluated`;
+    report.detail = o.stop?.aborted ? 'the run was stopped (SIGTERM) before this object was evaluated' : `pass deadline of ${o.passDeadlineMs} ms reached before this object was evaluated`;
     ctx.rec.recordObjectError(ref);
     return report;
   }

@@ -54,6 +54,15 @@ export function previousTick(schedule: string, at: number, timeZone = 'UTC'): { 
   }
 }
 
+/** The first tick of `schedule` after `at`: when the next run of a CronJob on it is due. */
+export function nextTick(schedule: string, at: number, timeZone = 'UTC'): { time: number } | { problem: string } {
+  try {
+    return { time: CronExpressionParser.parse(schedule, { currentDate: new Date(at), tz: timeZone }).next().getTime() };
+  } catch (e) {
+    return { problem: `schedule "${schedule}" (${timeZone}) has no usable next tick: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
 export function scheduledStart(input: ScheduledStartInput): ScheduledStart {
   const notes: string[] = [];
   if (input.job) {

@@ -68,6 +68,12 @@ export interface ShardLease {
    */
   readonly lost: AbortSignal;
   /**
+   * Record passStart as the shard's last pass now, keeping the lease (the write renews it too). A run
+   * that stays for its period records each round before evaluating it, so a crash mid-round leaves a
+   * history that is never earlier than any evaluation it made. Throws LeaseLost once the lease is lost.
+   */
+  record(passStart: number): Promise<void>;
+  /**
    * Stop renewing and give the lease back; with passStart, record it as the shard's last completed
    * pass. Does nothing when the lease was lost (it is someone else's now).
    */
@@ -108,7 +114,8 @@ export async function acquire(rest: KubeRest, namespace: string, name: string, h
     }
   }
   const last = Date.parse(lease?.metadata.annotations?.[LAST_PASS] ?? '');
-  const recorded = recordedPasses(lease?.metadata.annotations);
+  // the passes on record, this run's recorded rounds included
+  let recorded = recordedPasses(lease?.metadata.annotations);
   // a run that took the Lease and then could not record its pass (it died, the release failed) still
   // evaluated objects: due-ness ignores it (they come due again), but when they were last seen must not
   const unrecorded = Date.parse(lease?.spec.acquireTime ?? '');
@@ -181,6 +188,33 @@ export async function acquire(rest: KubeRest, namespace: string, name: string, h
     passes,
     get renewedAt() { return renewedAt; },
     lost: lostCtl.signal,
+    record(passStart: number) {
+      const done = (async () => {
+        // never beside a renewal: both PUT with the resourceVersion the other got back
+        await inFlight;
+        clearTimeout(timer);
+        if (lostCtl.signal.aborted) throw lostCtl.signal.reason;
+        const sentAt = Date.now();
+        try {
+          const signal = AbortSignal.timeout(Math.max(1, Math.round(renewedAt + timing.renewDeadlineMs - sentAt)));
+          current = await putOurs((l) => ({
+            ...l,
+            metadata: { ...l.metadata, annotations: withPass(l.metadata.annotations, recorded, passStart) },
+            spec: { ...l.spec, holderIdentity: holder, leaseDurationSeconds: durationS, renewTime: micro(sentAt) },
+          }), signal);
+          recorded = history(recorded, passStart);
+          renewedAt = sentAt;
+          if (!stopped) armDeadline();
+          schedule(timing.renewIntervalMs);
+        } catch (e) {
+          if (e instanceof LeaseLost) stop(e);
+          else schedule(timing.retryMs);
+          throw e;
+        }
+      })();
+      inFlight = done.catch(() => undefined);
+      return done;
+    },
     async release(passStart?: number) {
       if (lostCtl.signal.aborted) return;
       stopped = true;
@@ -210,6 +244,10 @@ function recordedPasses(annotations: Record<string, string> | undefined): number
  * this pass was due for the ticks since the last recorded pass, and the history says so by order).
  */
 function withPass(annotations: Record<string, string> | undefined, recorded: readonly number[], passStart: number): Record<string, string> {
-  const history = [...recorded.filter((t) => t < passStart), passStart].slice(-PASS_HISTORY_LENGTH);
-  return { ...annotations, [LAST_PASS]: new Date(passStart).toISOString(), [PASS_HISTORY]: history.map((t) => new Date(t).toISOString()).join(',') };
+  return { ...annotations, [LAST_PASS]: new Date(passStart).toISOString(), [PASS_HISTORY]: history(recorded, passStart).map((t) => new Date(t).toISOString()).join(',') };
+}
+
+/** The history with passStart appended: the latest PASS_HISTORY_LENGTH passes, oldest first. */
+function history(recorded: readonly number[], passStart: number): number[] {
+  return [...recorded.filter((t) => t < passStart), passStart].slice(-PASS_HISTORY_LENGTH);
 }

@@ -29,6 +29,12 @@ export function isDue(uid: string, pollingIntervalS: number, lastPass: number | 
   return { due: false, reason: `not due: next pollingInterval tick at ${new Date(tick + period).toISOString()}`, tick: tick + period };
 }
 
+/** The object's first tick after `at` (ms): when a run that stays for its period must wake for it. */
+export function nextTick(uid: string, pollingIntervalS: number, at: number): number {
+  const { tick, period } = latestTick(uid, pollingIntervalS, at);
+  return tick + period;
+}
+
 /**
  * When the object was evaluated last before `now`: the latest of the shard's passes whose due window
  * held one of its ticks. `passes` are the times of the shard's earlier passes (ms, any order); each was
