@@ -105,9 +105,9 @@ export async function main(c: Config, processStart: number): Promise<number> {
   // A CronJob's activeDeadlineSeconds or a node drain sends SIGTERM: give the shard back (the next
   // run must not wait for the lease to expire) and still flush what was measured.
   let stopping = false;
+  let terminating: Promise<never> | undefined;
   const stop = new AbortController();
-  const onTerm = async () => {
-    if (stopping) return;
+  const onTerm = async (): Promise<never> => {
     stopping = true;
     // mode period: no round starts, the one in flight starts no more objects; its time is recorded already
     stop.abort();
@@ -118,7 +118,7 @@ export async function main(c: Config, processStart: number): Promise<number> {
     log[r.ok ? 'info' : 'warn'](formatFlushResult(r), { flush: r });
     process.exit(143);
   };
-  process.once('SIGTERM', () => void onTerm());
+  process.once('SIGTERM', () => { terminating = onTerm(); });
   try {
     const kc = new KubeConfig();
     kc.loadFromDefault();
@@ -200,6 +200,8 @@ export async function main(c: Config, processStart: number): Promise<number> {
     leaseRest?.close();
   }
 
+  // the SIGTERM handler gives the lease back, flushes and exits 143: no second flush beside it
+  if (terminating) await terminating;
   recordPass(outcome);
   const r = await telemetry.flush(c.flushTimeoutMs);
   if (r.ok) log.info(formatFlushResult(r), { flush: r });

@@ -43,10 +43,14 @@ export function roundOutcome(r: PassReport, leaseLost: boolean): PassOutcome {
   return passOutcome({ failedObjects: r.objects.filter((o) => o.outcome === 'failed').length, listErrors: r.listErrors.length, leaseLost });
 }
 
-/** The run's outcome over its rounds: the worst of them (a run with no round failed). */
+/**
+ * The run's outcome over its rounds: the worst of them. No round at all (the run started after its
+ * end, as a pod that waited most of the period to start does) is no failure: the next run comes soon,
+ * and judges due-ness from the last recorded pass.
+ */
 export function runOutcome(rounds: readonly PassOutcome[]): PassOutcome {
   for (const o of ['lease_lost', 'partial_failure'] as const) if (rounds.includes(o)) return o;
-  return rounds.length ? 'success' : 'failed';
+  return 'success';
 }
 
 export interface Round {
@@ -91,6 +95,10 @@ export async function runPeriod(rest: KubeRest, rec: Recorder, log: Logger, o: P
   let scheduledStart = o.scheduledStart;
   for (let index = 1; ; index++) {
     if (o.stop.aborted) return { rounds, ended: 'stopped' };
+    if (start > o.end) {
+      if (index === 1) log.warn('the run started after its end (shortly before the next scheduled run): no round', { runEnd: new Date(o.end).toISOString() });
+      return { rounds, ended: 'deadline' };
+    }
     let recorded = true;
     if (o.lease) {
       try {
@@ -134,7 +142,5 @@ export async function runPeriod(rest: KubeRest, rec: Recorder, log: Logger, o: P
     }
     scheduledStart = next;
     start = Math.max(now(), next);
-    // a late wake-up does not start a round after the end either
-    if (start > o.end) return { rounds, ended: 'deadline' };
   }
 }
