@@ -17,7 +17,11 @@ export interface Lease {
 export const LAST_PASS = 'scalepass.dev/last-pass-time';
 /** the times of the shard's last recorded passes, oldest first, comma-separated RFC 3339 */
 export const PASS_HISTORY = 'scalepass.dev/pass-history';
-/** how many recorded passes the Lease keeps: at one pass a minute, objects polled up to hourly are placed exactly */
+/**
+ * How many recent passes the Lease keeps as they were, and how many older ones, one a minute. At one
+ * pass a minute (mode once) that places objects polled up to about two hours apart exactly; a run in
+ * mode period makes a round up to every second, and its older rounds are thinned to one a minute.
+ */
 export const PASS_HISTORY_LENGTH = 64;
 
 const micro = (t: number) => new Date(t).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -247,7 +251,17 @@ function withPass(annotations: Record<string, string> | undefined, recorded: rea
   return { ...annotations, [LAST_PASS]: new Date(passStart).toISOString(), [PASS_HISTORY]: history(recorded, passStart).map((t) => new Date(t).toISOString()).join(',') };
 }
 
-/** The history with passStart appended: the latest PASS_HISTORY_LENGTH passes, oldest first. */
-function history(recorded: readonly number[], passStart: number): number[] {
-  return [...recorded.filter((t) => t < passStart), passStart].slice(-PASS_HISTORY_LENGTH);
+/**
+ * The history with passStart appended, oldest first: the latest PASS_HISTORY_LENGTH passes, and before
+ * them up to as many older ones, the last of each minute. A dropped pass's due window joins the next
+ * kept one's, so an evaluation it made is read as made at that later pass: never earlier than it was
+ * (see previousEvaluation in scaling/due.ts), at most a minute later.
+ */
+export function history(recorded: readonly number[], passStart: number): number[] {
+  const all = [...recorded.filter((t) => t < passStart), passStart];
+  const recent = all.slice(-PASS_HISTORY_LENGTH);
+  const older = all.slice(0, -PASS_HISTORY_LENGTH);
+  const minute = (t: number) => Math.floor(t / 60_000);
+  const thinned = older.filter((t, i) => i === older.length - 1 || minute(older[i + 1]!) !== minute(t));
+  return [...thinned.slice(-PASS_HISTORY_LENGTH), ...recent];
 }
