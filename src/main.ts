@@ -195,13 +195,13 @@ export async function main(c: Config, processStart: number): Promise<number> {
     else if (e instanceof ApiError && e.status === 403) log.error('permission denied by the API server (check the ServiceAccount\'s RBAC)', { error: e.message });
     else log.error('pass failed', { error: (e as Error).message });
   } finally {
+    // the SIGTERM handler gives the lease back, flushes and exits 143: its connections stay open for it, and no second flush runs beside it
+    if (terminating) await terminating;
     if (lease) await lease.release().catch(() => undefined);
     rest?.close();
     leaseRest?.close();
   }
 
-  // the SIGTERM handler gives the lease back, flushes and exits 143: no second flush beside it
-  if (terminating) await terminating;
   recordPass(outcome);
   const r = await telemetry.flush(c.flushTimeoutMs);
   if (r.ok) log.info(formatFlushResult(r), { flush: r });
