@@ -165,7 +165,11 @@ export async function main(c: Config, processStart: number): Promise<number> {
       lease = undefined;
       outcome = runOutcome(result.rounds.map((r) => r.outcome));
       code = outcome === 'success' ? 0 : 1;
-      log.info('run complete', { rounds: result.rounds.length, ended: result.ended, failedRounds: result.rounds.filter((r) => r.outcome !== 'success').map((r) => r.index) });
+      log.info('run complete', {
+        rounds: result.rounds.length, ended: result.ended, failedRounds: result.rounds.filter((r) => r.outcome !== 'success').map((r) => r.index),
+        // the Lease's own requests: its read and take-over, a write per round (each also a renewal), the give-back
+        leaseRequests: leaseRest?.counts,
+      });
     } else {
       const report = await runPass(rest, telemetry.recorder, log, {
         ...passOptions, passDeadlineMs: c.passDeadlineMs, scheduledStart: sched.time, start: passStart, lastPass: lease?.lastPass, passes: lease?.passes,
