@@ -120,10 +120,10 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
       // a scaler that learns its metric name and target from the source (external) does so first, so a
       // read that fails afterwards still carries them (and its fallback its target)
       if (scaler.learnSpec) {
-        await raceAbort(scaler.learnSpec(ctx), signal, d.triggerTimeoutMs);
+        await raceAbort(scaler.learnSpec(ctx), signal, () => timedOut(d, timeoutMs));
         Object.assign(m, { metricName: scaler.spec.metricName, target: scaler.spec.target });
       }
-      const reading = await raceAbort(scaler.measure(ctx), signal, d.triggerTimeoutMs);
+      const reading = await raceAbort(scaler.measure(ctx), signal, () => timedOut(d, timeoutMs));
       m.value = reading.value;
       m.active = reading.active;
       d.rec.recordScalerLatency(ref, triggerRef(m), d.now() - t0);
@@ -159,16 +159,21 @@ async function measureResource(d: MeasureDeps, ns: string, selector: string, tri
   }
   const timeoutMs = Math.max(1, Math.min(d.triggerTimeoutMs, d.remainingMs()));
   const signal = AbortSignal.any([d.deadline, AbortSignal.timeout(timeoutMs)]);
-  const settle = <T>(p: Promise<T>): Promise<T | { error: string }> => raceAbort(p, signal, d.triggerTimeoutMs).catch((e: unknown) => ({ error: message(e) }));
+  const settle = <T>(p: Promise<T>): Promise<T | { error: string }> => raceAbort(p, signal, () => timedOut(d, timeoutMs)).catch((e: unknown) => ({ error: message(e) }));
   const [podMetrics, pods] = await Promise.all([settle(d.podMetrics.namespace(ns)), settle(d.pods.list(ns, selector))]);
   m.resource = { ...resourceMetricInput(spec, pods, podMetrics), timing: d.readinessTiming };
 }
 
+/** Why a read was cut: its own timeout, or the pass's deadline (or the run's end, or a SIGTERM) before it. */
+function timedOut(d: MeasureDeps, timeoutMs: number): string {
+  return d.deadline.aborted || timeoutMs < d.triggerTimeoutMs ? `cut by the pass's deadline after ${timeoutMs} ms` : `timed out after ${timeoutMs} ms`;
+}
+
 /** A scaler that ignores its AbortSignal must still not hold up the pass. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Error(`timed out after ${timeoutMs} ms`));
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, why: () => string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error(why()));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error(`timed out after ${timeoutMs} ms`));
+    const onAbort = () => reject(new Error(why()));
     signal.addEventListener('abort', onAbort, { once: true });
     p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
       (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e instanceof Error ? e : new Error(String(e))); });

@@ -58,6 +58,8 @@ export interface PassOptions {
   hpaCatchUp?: boolean;
   /** aborted when the run is told to stop (SIGTERM): from then on no object starts its evaluation */
   stop?: AbortSignal;
+  /** what the deadline is, for the objects it leaves unevaluated; default `pass deadline of <passDeadlineMs> ms` */
+  deadlineName?: string;
 }
 
 export interface PassReport {
@@ -157,9 +159,10 @@ async function evaluate(ctx: PassContext, o: PassOptions, kind: Kind<AnyScaled>,
     report.detail = due.reason;
     return report;
   }
-  if (ctx.deadline.aborted) {
+  // the deadline's own timer may fire a little after the time it stands for: the clock decides
+  if (ctx.deadline.aborted || ctx.measuring.remainingMs() <= 0) {
     report.outcome = 'failed';
-    report.detail = o.stop?.aborted ? 'the run was stopped (SIGTERM) before this object was evaluated' : `pass deadline of ${o.passDeadlineMs} ms reached before this object was evaluated`;
+    report.detail = o.stop?.aborted ? 'the run was stopped (SIGTERM) before this object was evaluated' : `${o.deadlineName ?? `pass deadline of ${o.passDeadlineMs} ms`} reached before this object was evaluated`;
     ctx.rec.recordObjectError(ref);
     return report;
   }

@@ -64,7 +64,7 @@ export interface Round {
 
 export interface PeriodOptions {
   /** everything runPass needs that is the same for every round */
-  pass: Omit<PassOptions, 'start' | 'lastPass' | 'passes' | 'scheduledStart' | 'passDeadlineMs' | 'stop'>;
+  pass: Omit<PassOptions, 'start' | 'lastPass' | 'passes' | 'scheduledStart' | 'passDeadlineMs' | 'stop' | 'deadlineName'>;
   /** the first round's time (ms): when the Lease was taken */
   firstStart: number;
   /** the run's scheduled start (ms) */
@@ -119,6 +119,7 @@ export async function runPeriod(rest: KubeRest, rec: Recorder, log: Logger, o: P
     }
     const report = await runPass(rest, rec, log, {
       ...o.pass, start, lastPass, passes, scheduledStart, passDeadlineMs: Math.max(1, o.end - now()), stop: o.stop,
+      deadlineName: `the run's end at ${new Date(o.end).toISOString()}`,
     });
     const lost = o.lease?.lost.reason instanceof LeaseLost;
     const round: Round = { index, report, outcome: roundOutcome(report, lost), scheduledStart };

@@ -6,7 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Harness } from '../helpers/harness.ts';
-import type { MetricsServer } from '../helpers/metrics-server.ts';
+import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
 import type { MetricPoint } from '../helpers/otlp-file.ts';
 import { runScalepass, startScalepass, type RunResult } from '../helpers/run.ts';
 import { until } from '../helpers/until.ts';
@@ -167,6 +167,35 @@ describe('mode period', () => {
     assert.ok(Math.max(Math.ceil(last.nextTick! / 1000) * 1000, last.start + 1000) > end, 'the run stopped while a round could still start');
     const done = r.logs.find((l) => l.msg === 'run complete')!;
     assert.equal(done.ended, 'deadline');
+  });
+
+  it('a round still in flight at the run\'s end is cut there: the objects it did not reach fail with the end as the reason, exit 1', async () => {
+    const ns = await h.namespace('e2e-period-cut');
+    // a backend of its own that answers nothing until released: the first object's read outlasts the run
+    const stuck = await startMetricsServer(3);
+    try {
+      stuck.hold();
+      for (const name of ['a', 'b']) {
+        await create(h, ns, deployment(name, 0));
+        await create(h, ns, scaledObject(name, { scaleTargetRef: { name }, pollingInterval: 1,
+          triggers: [{ type: 'metrics-api', metadata: { url: stuck.url, valueLocation: 'queue.depth', targetValue: '2', timeout: '60000' } }] }));
+      }
+      const r = await runScalepass(args(ns, 4000, ['--concurrency', '1', '--trigger-timeout-ms', '60000']), env(crypto.randomUUID()));
+      assert.equal(r.code, 1, r.stderr.slice(-3000));
+      const rs = rounds(r);
+      assert.equal(rs.length, 1, 'no round after the end');
+      assert.equal(rs[0]!.outcome, 'partial_failure');
+      const end = String(r.logs.find((l) => String(l.msg).startsWith('staying for the period'))!.runEnd);
+      const notReached = rs[0]!.objects.filter((o) => o.detail === `the run's end at ${end} reached before this object was evaluated`);
+      assert.equal(notReached.length, 1, JSON.stringify(rs[0]!.objects));
+      assert.equal(notReached[0]!.outcome, 'failed');
+      const reached = rs[0]!.objects.find((o) => o !== notReached[0])!;
+      assert.match(reached.triggers[0]!.error ?? '', /^cut by the pass's deadline after \d+ ms$/, 'the read in flight was cut at the end, not by its own 60 s timeout');
+      assert.equal(stuck.requests, 1, 'the object not reached was never measured');
+      for (const name of ['a', 'b']) assert.equal(await specReplicas(h, `/apis/apps/v1/namespaces/${ns}/deployments/${name}`), 0, 'nothing scaled on a cut read');
+    } finally {
+      await stuck.close();
+    }
   });
 
   it('flushes every round\'s instruments once at the end of a normal run', async () => {
