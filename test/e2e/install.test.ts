@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { harness, type Harness } from '../helpers/harness.ts';
 import { install, kubectl, ROOT, SYSTEM_NS } from '../helpers/install.ts';
+import { load as loadYaml } from 'js-yaml';
 
 describe('install', () => {
   let h: Harness;
   before(async () => { h = await harness(); });
 
-  it('server-side applies kustomize/base: CRDs established, least-privilege RBAC, a CronJob every minute', async () => {
+  it('server-side applies kustomize/base: CRDs established, least-privilege RBAC, a CronJob every minute in mode period', async () => {
     const out = await install(h);
     assert.match(out, /customresourcedefinition.apiextensions.k8s.io\/scaledobjects.keda.sh serverside-applied/);
     assert.match(out, /customresourcedefinition.apiextensions.k8s.io\/scaledjobs.keda.sh serverside-applied/);
@@ -24,6 +25,11 @@ describe('install', () => {
     assert.equal(pod.securityContext.runAsNonRoot, true);
     assert.equal(pod.containers[0]!.securityContext.allowPrivilegeEscalation, false);
     for (const e of ['SCALEPASS_JOB_NAME', 'POD_NAMESPACE', 'OTEL_EXPORTER_OTLP_ENDPOINT']) assert.ok(pod.containers[0]!.env.some((x) => x.name === e), `${e} missing`);
+    // mode period: a run stays for its minute, and its deadline plus the flush end it before activeDeadlineSeconds and the next tick
+    const cm = await h.admin.get<{ data: Record<string, string> }>(`/api/v1/namespaces/${SYSTEM_NS}/configmaps/scalepass-config`);
+    const config = loadYaml(cm.data['config.yaml']!) as { mode: string; passDeadlineMs: number; flushTimeoutMs: number };
+    assert.equal(config.mode, 'period');
+    assert.ok(config.passDeadlineMs + config.flushTimeoutMs < cj.spec.jobTemplate.spec.activeDeadlineSeconds * 1000, JSON.stringify(config));
     // the namespace enforces the restricted Pod Security Standard, which the Job's pod template meets
     const ns = await h.admin.get<{ metadata: { labels: Record<string, string> } }>(`/api/v1/namespaces/${SYSTEM_NS}`);
     assert.equal(ns.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
