@@ -143,6 +143,26 @@ describe('mode period', () => {
     assert.equal(roundsCounted, rs.length, 'one count per completed round');
   });
 
+  it('killed mid-run (no SIGTERM): the Lease still holds every round the run reported, each written before it evaluated', async () => {
+    const ns = await h.namespace('e2e-period-kill');
+    await create(h, ns, deployment('w', 0));
+    await create(h, ns, scaledObject('w', { scaleTargetRef: { name: 'w' }, pollingInterval: 1, triggers: [trigger()] }));
+    const run = startScalepass(args(ns, 60_000), env(crypto.randomUUID()));
+    await run.waitForLog((l) => l.msg === 'round complete' && l.round === 2);
+    run.kill();
+    const r = await run.done;
+    const rs = rounds(r);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const leases = await h.admin.list<{ items: LeaseLive[] }>(LEASES);
+    const lease = leases.items.find((l) => l.metadata.annotations?.[HISTORY]?.includes(iso(rs[0]!.start)))!;
+    assert.ok(lease, 'the shard lease records the first round');
+    assert.ok(lease.spec.holderIdentity, 'not given back: it expires by its duration');
+    const history = lease.metadata.annotations![HISTORY]!.split(',');
+    // every evaluation the run reported is at or before a recorded pass: a later run never reads it as earlier
+    for (const x of rs) assert.ok(history.includes(iso(x.start)), `round ${x.round} (${iso(x.start)}) in the history ${history.join(',')}`);
+    assert.ok(history.length - rs.length <= 1, `at most the round in flight beyond the reported ones: ${history.join(',')}`);
+  });
+
   it('ends by itself at min(start + passDeadlineMs, next scheduled tick - flushTimeoutMs - 1 s): no round starts after it, exit 0', async () => {
     const ns = await h.namespace('e2e-period-end');
     await create(h, ns, deployment('w', 0));
