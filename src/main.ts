@@ -12,8 +12,6 @@ import { KubeRest, ApiError } from './kube/rest.ts';
 import { acquire, LeaseHeld, LeaseLost, type ShardLease } from './kube/lease.ts';
 import { nextTick, scheduledStart, type ScheduledStart } from './schedule.ts';
 import { passOutcome, runPass, type PassOptions } from './pass.ts';
-
-export { passOutcome };
 import { runEnd, runOutcome, runPeriod, type Round } from './period.ts';
 import { table, json, jsonLine, roundTable } from './output.ts';
 import pkg from '../package.json' with { type: 'json' };
@@ -27,7 +25,6 @@ export function leaseName(c: Config): string {
   const scope = scoped ? '-' + crypto.createHash('sha256').update(JSON.stringify([c.namespaces.slice().sort(), c.labelSelector ?? ''])).digest('hex').slice(0, 8) : '';
   return `scalepass${scope}-shard-${c.shardIndex}`;
 }
-
 
 async function findScheduledStart(rest: KubeRest, c: Config, processStart: number, log: Logger): Promise<ScheduledStart> {
   let job: { name: string; annotations: Record<string, string> | undefined } | undefined;

@@ -1,7 +1,7 @@
 // How a run that got to its pass reports itself on scalepass.pass.duration (outcome) and in its exit code.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { passOutcome } from '../../src/main.ts';
+import { passOutcome } from '../../src/pass.ts';
 
 describe('pass outcome', () => {
   const cases: [string, Parameters<typeof passOutcome>[0], ReturnType<typeof passOutcome>][] = [
