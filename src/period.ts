@@ -16,6 +16,11 @@ import type { Logger } from './log.ts';
 export const MAX_SLEEP_MS = 30_000;
 /** the CronJob's next Job must find this one finished: the flush, then this margin, before the next tick */
 export const EXIT_MARGIN_MS = 1000;
+/**
+ * A round starts only with this long left before the end: a shorter one could not measure anything,
+ * and a timer that fires a millisecond early at the end (Node's timers do) must not start one.
+ */
+export const MIN_ROUND_MS = 1000;
 
 /**
  * When the run ends: no round starts later, and a round in flight stops starting objects then. The
@@ -35,7 +40,7 @@ export function runEnd(processStart: number, passDeadlineMs: number, nextSchedul
 export function nextRoundAt(roundStart: number, nextTick: number | undefined, end: number): number | undefined {
   const wake = Math.ceil(Math.min(nextTick ?? Infinity, roundStart + MAX_SLEEP_MS) / 1000) * 1000;
   const at = Math.max(wake, roundStart + 1000);
-  return at > end ? undefined : at;
+  return at > end - MIN_ROUND_MS ? undefined : at;
 }
 
 /** How a round ended: as a pass in mode once would. */
@@ -95,7 +100,7 @@ export async function runPeriod(rest: KubeRest, rec: Recorder, log: Logger, o: P
   let scheduledStart = o.scheduledStart;
   for (let index = 1; ; index++) {
     if (o.stop.aborted) return { rounds, ended: 'stopped' };
-    if (start > o.end) {
+    if (Math.max(start, now()) > o.end - MIN_ROUND_MS) {
       if (index === 1) log.warn('the run started after its end (shortly before the next scheduled run): no round', { runEnd: new Date(o.end).toISOString() });
       return { rounds, ended: 'deadline' };
     }

@@ -26,7 +26,8 @@ describe('nextRoundAt', () => {
     ['never later than 30 s after it: a new object waits at most one default pollingInterval', [s(0), s(300), s(50)], s(30)],
     ['no object in scope: 30 s later', [s(0), undefined, s(50)], s(30)],
     ['a round that would start after the end does not start', [s(48), s(51), s(50)], undefined],
-    ['one exactly at the end does', [s(48), s(50), s(50)], s(50)],
+    ['nor one in the last second before the end', [s(48), s(49.5), s(50)], undefined],
+    ['one a second before the end does', [s(47), s(49), s(50)], s(49)],
   ];
   for (const [name, args, want] of cases) it(name, () => assert.equal(nextRoundAt(...args), want));
 });
