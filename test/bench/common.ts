@@ -53,8 +53,18 @@ export function cpuMeter(h: Harness, names: readonly string[] = CLUSTER_PROCS): 
 /** What a section gets: the bench's control plane, a kubeconfig of the shipped ServiceAccount, the build. */
 export interface BenchContext {
   h: Harness;
-  kubeconfig: string;
+  /** a kubeconfig file of the shipped ServiceAccount whose token is valid for a while yet */
+  kubeconfig(): Promise<string>;
   dist: string;
+}
+
+/** Creates an object; one that already exists (a retried create that had gone through) is fine. */
+export async function createOk(h: Harness, path: string, body: unknown): Promise<void> {
+  try {
+    await h.admin.create(path, body);
+  } catch (e) {
+    if (!/\b409\b|AlreadyExists|already exists/.test((e as Error).message)) throw e;
+  }
 }
 
 export interface PassJson {
@@ -135,7 +145,7 @@ export async function createMany(h: Harness, count: number, make: (i: number) =>
           break;
         } catch (e) {
           // a CRD just established may 404 for a moment; a busy apiserver may 429 or time out
-          if (attempt >= 20 || /already exists/.test((e as Error).message)) throw e;
+          if (attempt >= 20) throw e;
           await sleep(250);
         }
       }

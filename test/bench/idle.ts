@@ -3,7 +3,7 @@
 // scaled to the 60 runs an hour of `* * * * *`; mode `period`: one run that stays for its period,
 // started at a minute boundary as the CronJob would, scaled to 60 periods.
 import { deployment, scaledObject } from '../helpers/fixtures.ts';
-import { createMany, envNumber, hasPeriodMode, log, measuredRun, metricsSource, mib, reportOf, s, sleep, table, type BenchContext, type MeasuredRun } from './common.ts';
+import { createOk, createMany, envNumber, hasPeriodMode, log, measuredRun, metricsSource, mib, reportOf, s, sleep, table, type BenchContext, type MeasuredRun } from './common.ts';
 
 const INTERVAL_S = 30;
 
@@ -21,21 +21,21 @@ export async function idle(c: BenchContext): Promise<string> {
     const ns = await h.namespace('bench-idle');
     log(`idle: creating ${n} idle ScaledObjects in ${ns}`);
     await createMany(h, n, async (i) => {
-      await h.admin.create(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment(`idle${i}`, 0));
-      await h.admin.create(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, scaledObject(`idle${i}`, {
+      await createOk(h, `/apis/apps/v1/namespaces/${ns}/deployments`, deployment(`idle${i}`, 0));
+      await createOk(h, `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, scaledObject(`idle${i}`, {
         scaleTargetRef: { name: `idle${i}` }, pollingInterval: INTERVAL_S,
         // the source serves 3: below activation, so nothing ever scales
         triggers: [{ type: 'metrics-api', metadata: { url: src.url, valueLocation: 'queue.depth', targetValue: '2', activationTargetValue: '5' } }] }));
     });
     const args = ['--namespaces', ns, '--lease-namespace', 'scalepass-system'];
     // the first pass writes every object's first status; an idle hour consists of the passes after it
-    const warm = await measuredRun(c.dist, { h, kubeconfig: c.kubeconfig, args });
+    const warm = await measuredRun(c.dist, { h, kubeconfig: await c.kubeconfig(), args });
     reportOf(warm, 'idle warm-up');
     const once: MeasuredRun[] = [];
     for (let i = 0; i < runs; i++) {
       // more than pollingInterval after the previous pass: every object is due, as in a run a minute later
       await sleep((INTERVAL_S + 1) * 1000);
-      const r = await measuredRun(c.dist, { h, kubeconfig: c.kubeconfig, args });
+      const r = await measuredRun(c.dist, { h, kubeconfig: await c.kubeconfig(), args });
       const rep = reportOf(r, `idle once run ${i + 1}`);
       const evaluated = rep.objects.filter((o) => o.outcome === 'evaluated').length;
       if (evaluated !== n || rep.objects.some((o) => o.scaled)) throw new Error(`idle once run ${i + 1}: ${evaluated}/${n} evaluated, ${rep.objects.filter((o) => o.scaled).length} scaled; expected all evaluated, none scaled`);
@@ -53,7 +53,7 @@ export async function idle(c: BenchContext): Promise<string> {
     } else {
       // a run of mode period lasts until just before the next tick: start it on a tick, as the CronJob does
       await sleep(60_000 - (Date.now() % 60_000) + 50);
-      const r = await measuredRun(c.dist, { h, kubeconfig: c.kubeconfig, args: [...args, '--mode', 'period'] });
+      const r = await measuredRun(c.dist, { h, kubeconfig: await c.kubeconfig(), args: [...args, '--mode', 'period'] });
       if (r.code !== 0) throw new Error(`idle period run: exit ${r.code}; stderr:\n${r.stderr.slice(-3000)}`);
       const p = perHour([r], 60);
       rows.push(['period (one run started on a minute tick, x 60 periods/h)', s(r.wallS), s(r.cpuS, 2), mib(r.rssMiB), s(p.proc, 0), s(p.apiserver, 0), s(p.etcd, 0)]);

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { scaledObject } from '../helpers/fixtures.ts';
 import { kedaReaction } from './keda-model.ts';
 import {
-  BENCH_GROUP, BENCH_KIND, benchTargetRef, benchWorkload, createMany, ensureBenchCrd, envNumber, hasPeriodMode, log, percentile, s, sleep, spawnRun, table, type BenchContext,
+  createOk, BENCH_GROUP, BENCH_KIND, benchTargetRef, benchWorkload, createMany, ensureBenchCrd, envNumber, hasPeriodMode, log, percentile, s, sleep, spawnRun, table, type BenchContext,
 } from './common.ts';
 
 const ITEMS = 64;
@@ -19,7 +19,7 @@ interface Target { name: string; list: string; arrived?: number; first?: number;
 interface RunLog { start: number; end?: number; code?: number }
 
 /** Starts a run on every minute tick, never two at once (Forbid), until stopped; resolves when the last run ended. */
-function cronJobPlayer(start: () => { done: Promise<{ code: number; stderr: string }> }): { stop(): Promise<RunLog[]>; runs: RunLog[]; skipped: () => number } {
+function cronJobPlayer(start: () => Promise<{ code: number; stderr: string }>): { stop(): Promise<RunLog[]>; runs: RunLog[]; skipped: () => number } {
   const runs: RunLog[] = [];
   let running: Promise<unknown> | undefined;
   let stopped = false;
@@ -32,7 +32,7 @@ function cronJobPlayer(start: () => { done: Promise<{ code: number; stderr: stri
     } else {
       const r: RunLog = { start: Date.now() };
       runs.push(r);
-      running = start().done.then((x) => {
+      running = start().then((x) => {
         r.end = Date.now();
         r.code = x.code;
         if (x.code !== 0) log(`reaction: a run exited ${x.code}: ${x.stderr.slice(-500)}`);
@@ -62,16 +62,16 @@ async function measureMode(c: BenchContext, redis: Redis, mode: 'once' | 'period
   await redis.del(...targets.map((t) => t.list));
   await createMany(h, n, async (i) => {
     const t = targets[i]!;
-    await h.admin.create(`/apis/${BENCH_GROUP}/v1/namespaces/${ns}/${BENCH_KIND.plural}`, benchWorkload(t.name));
+    await createOk(h, `/apis/${BENCH_GROUP}/v1/namespaces/${ns}/${BENCH_KIND.plural}`, benchWorkload(t.name));
     // KEDA's defaults: pollingInterval 30, no advanced.horizontalPodAutoscalerConfig.behavior
-    await h.admin.create(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, scaledObject(t.name, {
+    await createOk(h, `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, scaledObject(t.name, {
       scaleTargetRef: benchTargetRef(t.name), maxReplicaCount: ITEMS,
       triggers: [{ type: 'redis', metadata: { address: '127.0.0.1:6379', listName: t.list, listLength: '1' } }] }));
   }, 8);
 
   const args = ['--namespaces', ns, '--lease-namespace', 'scalepass-system', '--output', 'json', ...(mode === 'period' ? ['--mode', 'period'] : [])];
-  const env = { KUBECONFIG: c.kubeconfig, OTEL_EXPORTER_OTLP_ENDPOINT: h.state.otlpEndpoint, SCALEPASS_LOG_LEVEL: 'warn' };
-  const player = cronJobPlayer(() => spawnRun(c.dist, args, env));
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: h.state.otlpEndpoint, SCALEPASS_LOG_LEVEL: 'warn' };
+  const player = cronJobPlayer(async () => spawnRun(c.dist, args, { ...env, KUBECONFIG: await c.kubeconfig() }).done);
   log(`reaction ${mode}: ${n} ScaledObjects in ${ns}; the CronJob player starts runs on minute ticks`);
 
   // the objects are known to scalepass before work arrives, as in a running cluster: wait for the first run to end

@@ -9,7 +9,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { deployment, scaledObject } from '../helpers/fixtures.ts';
 import {
-  BENCH_GROUP, BENCH_KIND, benchTargetRef, benchWorkload, cpuMeter, createMany, ensureBenchCrd, envNumber, etcdUsage, log, measuredRun, metricsSource, mib, ms,
+  createOk, BENCH_GROUP, BENCH_KIND, benchTargetRef, benchWorkload, cpuMeter, createMany, ensureBenchCrd, envNumber, etcdUsage, log, measuredRun, metricsSource, mib, ms,
   reportOf, ROOT, s, sleep, table, verbs, type BenchContext, type MeasuredRun,
 } from './common.ts';
 
@@ -34,8 +34,8 @@ async function creationCost(c: BenchContext, kind: 'Deployment' | 'Workload', co
   const before = await etcdUsage(h);
   const t0 = Date.now();
   const createS = await createMany(h, count, async (i) => {
-    if (kind === 'Deployment') await h.admin.create(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment(`p${i}`, 0));
-    else await h.admin.create(`/apis/${BENCH_GROUP}/v1/namespaces/${ns}/${BENCH_KIND.plural}`, benchWorkload(`p${i}`));
+    if (kind === 'Deployment') await createOk(h, `/apis/apps/v1/namespaces/${ns}/deployments`, deployment(`p${i}`, 0));
+    else await createOk(h, `/apis/${BENCH_GROUP}/v1/namespaces/${ns}/${BENCH_KIND.plural}`, benchWorkload(`p${i}`));
   });
   if (kind === 'Deployment') {
     // the controller-manager's share: a ReplicaSet per Deployment and the Deployment's status
@@ -93,9 +93,9 @@ export async function shards(c: BenchContext): Promise<string> {
     const ns = await h.namespace('bench-shards');
     log(`shards: creating ${total} ${useDeployments ? 'Deployments' : 'Workloads'} and ScaledObjects in ${ns}`);
     const createS = await createMany(h, total, async (i) => {
-      if (useDeployments) await h.admin.create(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment(`s${i}`, 0));
-      else await h.admin.create(`/apis/${BENCH_GROUP}/v1/namespaces/${ns}/${BENCH_KIND.plural}`, benchWorkload(`s${i}`));
-      await h.admin.create(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, scaledObject(`s${i}`, {
+      if (useDeployments) await createOk(h, `/apis/apps/v1/namespaces/${ns}/deployments`, deployment(`s${i}`, 0));
+      else await createOk(h, `/apis/${BENCH_GROUP}/v1/namespaces/${ns}/${BENCH_KIND.plural}`, benchWorkload(`s${i}`));
+      await createOk(h, `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, scaledObject(`s${i}`, {
         scaleTargetRef: useDeployments ? { name: `s${i}` } : benchTargetRef(`s${i}`), pollingInterval: 1,
         triggers: [{ type: 'metrics-api', metadata: { url: src.url, valueLocation: 'queue.depth', targetValue: '2' } }] }));
     }, 16, `${total} objects`);
@@ -107,7 +107,7 @@ export async function shards(c: BenchContext): Promise<string> {
     await Promise.all(Array.from({ length: Math.min(parallel, count) }, async () => {
       while (next < count) {
         const i = next++;
-        runs[i] = await measuredRun(c.dist, { h, kubeconfig: c.kubeconfig,
+        runs[i] = await measuredRun(c.dist, { h, kubeconfig: await c.kubeconfig(),
           args: ['--namespaces', ns, '--lease-namespace', 'scalepass-system', '--pass-deadline-ms', '600000'],
           env: { JOB_COMPLETION_INDEX: String(i), SCALEPASS_SHARD_COUNT: String(count) } });
         log(`shards: index ${i}: ${runs[i]!.wallS.toFixed(1)} s wall, ${runs[i]!.cpuS.toFixed(1)} s CPU, exit ${runs[i]!.code}`);
