@@ -35,7 +35,7 @@ function cronJobPlayer(start: () => Promise<{ code: number; stderr: string }>): 
       running = start().then((x) => {
         r.end = Date.now();
         r.code = x.code;
-        if (x.code !== 0) log(`reaction: a run exited ${x.code}: ${x.stderr.slice(-500)}`);
+        log(`reaction: run ${runs.length} ended after ${((r.end - r.start) / 1000).toFixed(1)} s, exit ${x.code}${x.code !== 0 ? `: ${x.stderr.slice(-500)}` : ''}`);
         running = undefined;
       });
     }
@@ -86,6 +86,7 @@ async function measureMode(c: BenchContext, redis: Redis, mode: 'once' | 'period
   // HPA's AverageValue arithmetic reads as the current count
   const deadline = Date.now() + timeoutS * 1000;
   const statusOf = new Map<string, number>();
+  let progress = '';
   while (Date.now() < deadline && targets.some((t) => t.full === undefined)) {
     const at = Date.now();
     const l = await h.admin.list<{ items: { metadata: { name: string }; spec?: { replicas?: number } }[] }>(`/apis/${BENCH_GROUP}/v1/namespaces/${ns}/${BENCH_KIND.plural}`);
@@ -101,6 +102,8 @@ async function measureMode(c: BenchContext, redis: Redis, mode: 'once' | 'period
         statusOf.set(t.name, r);
       }
     }
+    const now = `${targets.filter((x) => x.arrived !== undefined).length} arrived, ${targets.filter((x) => x.first !== undefined).length} at ≥ 1, ${targets.filter((x) => x.full !== undefined).length} at ${ITEMS}`;
+    if (now !== progress) log(`reaction ${mode}: ${(progress = now)}`);
     await sleep(Math.max(0, POLL_MS - (Date.now() - at)));
   }
   await Promise.all(arrivals);
@@ -123,7 +126,6 @@ export async function reaction(c: BenchContext): Promise<string> {
     for (const mode of ['once', 'period'] as const) {
       if (mode === 'period' && !(await hasPeriodMode(c.dist))) {
         rows.push([`scalepass, mode period`, 'mode period: not available in this build', '', '', '', '']);
-        notes.push('mode period: not available in this build');
         continue;
       }
       const m = await measureMode(c, redis, mode, n, windowS, timeoutS);

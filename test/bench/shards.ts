@@ -57,7 +57,7 @@ export async function shards(c: BenchContext): Promise<string> {
   const total = envNumber('BENCH_SHARD_OBJECTS', 60_000);
   const count = envNumber('BENCH_SHARDS', 6);
   const parallel = envNumber('BENCH_SHARD_PARALLELISM', 1);
-  const probeN = Math.min(total, envNumber('BENCH_SHARD_PROBE', 1000));
+  const probeN = envNumber('BENCH_SHARD_PROBE', Math.min(1000, Math.ceil(total / count)));
   const overlay = overlayShape();
   const out: string[] = [`### Sharded: ${total} ScaledObjects over ${count} shards\n`];
   out.push(`The sharded overlay (kustomize/overlays/sharded) runs an Indexed Job with completions ${overlay.completions ?? '?'}, parallelism ${overlay.parallelism ?? '?'}`
@@ -77,7 +77,7 @@ export async function shards(c: BenchContext): Promise<string> {
   if (!['auto', 'deployment', 'workload'].includes(choice)) throw new Error(`BENCH_SHARD_TARGET: expected auto, deployment or workload, got ${JSON.stringify(choice)}`);
   // a Deployment is what users scale; it loses only when it makes the bench much slower or heavier
   const useDeployments = choice === 'deployment' || (choice === 'auto' && pd.s <= 1.5 * pw.s && pd.cpu <= 1.5 * pw.cpu);
-  out.push(table(['scale target', `create ${probeN}`, 'until settled (ReplicaSets, status)', 'apiserver + etcd + controller-manager CPU', 'etcd bytes in use', `projected for ${total}: time`, 'CPU', 'etcd'], [
+  out.push(table(['scale target', `create ${probeN}`, 'until settled (ReplicaSets, status)', 'apiserver + etcd + controller-manager CPU', 'etcd bytes in use', `projected (linearly) for ${total}: time`, 'CPU', 'etcd'], [
     ['Deployment', s(dep.createS), s(dep.settledS), s(dep.cpu['kube-apiserver']! + dep.cpu.etcd! + dep.cpu['kube-controller-manager']!), mib(dep.etcdBytes / MiB), s(pd.s, 0), s(pd.cpu, 0), mib(pd.bytes / MiB)],
     [`bench custom resource with /scale (${BENCH_KIND.kind}.${BENCH_GROUP})`, s(wl.createS), s(wl.settledS), s(wl.cpu['kube-apiserver']! + wl.cpu.etcd! + wl.cpu['kube-controller-manager']!), mib(wl.etcdBytes / MiB), s(pw.s, 0), s(pw.cpu, 0), mib(pw.bytes / MiB)],
   ]));
