@@ -61,7 +61,8 @@ export interface BenchContext {
 /** Creates an object; one that already exists (a retried create that had gone through) is fine. */
 export async function createOk(h: Harness, path: string, body: unknown): Promise<void> {
   try {
-    await h.admin.create(path, body);
+    // a request the apiserver never answers (seen on a machine out of memory) is retried, not waited on forever
+    await h.admin.create(path, body, { signal: AbortSignal.timeout(30_000) });
   } catch (e) {
     if (!/\b409\b|AlreadyExists|already exists/.test((e as Error).message)) throw e;
   }
