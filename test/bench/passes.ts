@@ -2,7 +2,7 @@
 // BENCH_SIZES, three passes as the shipped ServiceAccount — cold (every object activates 0 -> 1),
 // steady (1 -> 4), quiet (nothing changes) — and the start-up cost of dist/run.js against bare node.
 import { deployment, scaledObject } from '../helpers/fixtures.ts';
-import { createOk, createMany, envNumbers, execFileP, log, measuredRun, metricsSource, mib, ms, reportOf, s, sleep, sum, table, verbs, type BenchContext, type MeasuredRun } from './common.ts';
+import { BENCH_PASS_DEADLINE_MS, createOk, createMany, envNumbers, execFileP, log, measuredRun, metricsSource, mib, ms, reportOf, s, sleep, sum, table, verbs, type BenchContext, type MeasuredRun } from './common.ts';
 
 interface PassRow { label: string; run: MeasuredRun; evaluated: number; scaled: number; statusWrites: number; events: number }
 
@@ -21,7 +21,7 @@ async function passesAt(c: BenchContext, n: number, url: string): Promise<{ rows
   for (const label of ['cold (all activate 0 -> 1)', 'steady (1 -> 4)', 'quiet (nothing changes)']) {
     // pollingInterval 1: a second after the previous pass every object is due again
     await sleep(1100);
-    const run = await measuredRun(c.dist, { h, kubeconfig: await c.kubeconfig(), args: ['--namespaces', ns, '--lease-namespace', 'scalepass-system', '--pass-deadline-ms', '600000'] });
+    const run = await measuredRun(c.dist, { h, kubeconfig: await c.kubeconfig(), args: ['--namespaces', ns, '--lease-namespace', 'scalepass-system', '--pass-deadline-ms', BENCH_PASS_DEADLINE_MS] });
     const r = reportOf(run, `passes ${n} ${label}`);
     rows.push({ label, run, evaluated: r.objects.filter((o) => o.outcome === 'evaluated').length, scaled: r.objects.filter((o) => o.scaled).length,
       statusWrites: r.objects.filter((o) => o.statusWritten).length, events: sum(r.objects.map((o) => o.events.length)) });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import { deployment, scaledObject } from '../helpers/fixtures.ts';
 import {
-  createOk, BENCH_GROUP, BENCH_KIND, benchTargetRef, benchWorkload, cpuMeter, createMany, ensureBenchCrd, envNumber, etcdUsage, log, measuredRun, metricsSource, mib, ms,
+  BENCH_PASS_DEADLINE_MS, createOk, BENCH_GROUP, BENCH_KIND, benchTargetRef, benchWorkload, cpuMeter, createMany, ensureBenchCrd, envNumber, etcdUsage, log, measuredRun, metricsSource, mib, ms,
   reportOf, ROOT, s, sleep, table, verbs, type BenchContext, type MeasuredRun,
 } from './common.ts';
 
@@ -119,7 +119,7 @@ export async function shards(c: BenchContext): Promise<string> {
         while (next < count) {
           const i = next++;
           runs[i] = await measuredRun(c.dist, { h, kubeconfig: await c.kubeconfig(),
-            args: ['--namespaces', ns, '--lease-namespace', 'scalepass-system', '--pass-deadline-ms', '600000'],
+            args: ['--namespaces', ns, '--lease-namespace', 'scalepass-system', '--pass-deadline-ms', BENCH_PASS_DEADLINE_MS],
             env: { JOB_COMPLETION_INDEX: String(i), SCALEPASS_SHARD_COUNT: String(count) } });
           log(`shards: round ${round + 1} index ${i}: ${runs[i]!.wallS.toFixed(1)} s wall, ${runs[i]!.cpuS.toFixed(1)} s CPU, exit ${runs[i]!.code}`);
         }
