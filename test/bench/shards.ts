@@ -89,7 +89,7 @@ export async function shards(c: BenchContext): Promise<string> {
         + 'scalepass scales anything with /scale, so the sharding numbers hold for both (the custom resource is read by one GET /scale per object, a Deployment from one LIST per namespace).')
     + '\n');
 
-  const src = await metricsSource(7);
+  const src = await metricsSource(2);
   try {
     const ns = await h.namespace('bench-shards');
     log(`shards: creating ${total} ${useDeployments ? 'Deployments' : 'Workloads'} and ScaledObjects in ${ns}`);
@@ -104,15 +104,12 @@ export async function shards(c: BenchContext): Promise<string> {
     log(`shards: created in ${createS.toFixed(0)} s; etcd ${(afterCreate.dbSize / MiB).toFixed(0)} MiB`);
 
     // round 1: cold (every object activates 0 -> 1); round 2, with BENCH_SHARD_ROUNDS=2: quiet (the source
-    // serves 2 against target 2: one replica wanted, which each has; nothing changes), the cost of a usual minute
+    // serves 2 against target 2: one replica wanted, which each has since round 1; nothing changes), the cost of a usual minute
     const rounds = Math.min(2, envNumber('BENCH_SHARD_ROUNDS', 1));
     const byRound: MeasuredRun[][] = [];
     for (let round = 0; round < rounds; round++) {
       // pollingInterval 1: a second after the shard's previous pass its objects are due again
-      if (round > 0) {
-        src.set(2);
-        await sleep(1100);
-      }
+      if (round > 0) await sleep(1100);
       const runs: MeasuredRun[] = new Array(count);
       let next = 0;
       await Promise.all(Array.from({ length: Math.min(parallel, count) }, async () => {
