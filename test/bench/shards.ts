@@ -144,11 +144,14 @@ export async function shards(c: BenchContext): Promise<string> {
           s(r.wallS), s(rep.durationMs / 1000), s(r.cpuS, 2), ms((r.cpuS * 1000) / evaluated), mib(r.rssMiB),
           s(r.cluster['kube-apiserver']!, 2), s(r.cluster.etcd!, 2), r.wallS <= 50 ? 'yes' : 'no', verbs(rep.requests)]);
       });
+      // a shard that failed still owned its objects; its numbers are not a pass's cost, so say so
+      const failed = runs.flatMap((r, i) => (r.report?.objects ?? []).filter((o) => o.outcome === 'failed').map((o) => ({ i, detail: o.detail ?? '' })));
       const twice = [...seen.values()].filter((v) => v > 1).length;
       const missing = Array.from({ length: total }, (_, i) => `${ns}/s${i}`).filter((k) => !seen.has(k)).length;
       const binomialSd = Math.sqrt(total * (1 / count) * (1 - 1 / count)) / expected;
       const label = rounds > 1 ? ` (${round === 0 ? 'cold' : 'quiet'} round)` : '';
       checks.push(`- every object exactly once${label}: **${twice === 0 && missing === 0 ? 'yes' : 'NO'}** (${seen.size} distinct objects in ${count} reports; in two shards: ${twice}; missing: ${missing})`);
+      if (failed.length) checks.push(`- objects that failed${label}: **${failed.length}** (shards ${[...new Set(failed.map((f) => f.i))].join(', ')}; first: ${failed[0]!.detail.slice(0, 200)})`);
       if (round === 0) checks.push(`- shard sizes within ±5 % of ${expected.toFixed(0)}: **${sizesOk ? 'yes' : 'NO'}** (a uniform hash gives ±${(binomialSd * 100).toFixed(1)} % standard deviation at this size)`);
     });
     out.push(table(['pass', 'shard', 'objects', 'vs total/shards', 'evaluated', 'scaled', 'wall', 'pass only', 'process CPU', 'CPU per evaluation', 'peak RSS', 'apiserver CPU', 'etcd CPU', 'within 50 s (passDeadlineMs)', 'API requests by verb'], rows));
