@@ -33,7 +33,7 @@ export interface ScaledResource<K extends ScaledKind, Spec, Status> {
 export const PAGE_SIZE = 500;
 
 /**
- * Every item of a LIST, page by page (`limit` + `continue`), each passed through `keep` as its page
+ * Every item of a LIST, page by page (`limit` + `continue`; `query.limit` may ask for other pages), each passed through `keep` as its page
  * arrives so that only what it returns outlives the page.
  */
 export async function listAll<T, R = T>(rest: KubeRest, path: string, query: Record<string, string | undefined> = {}, signal?: AbortSignal,
@@ -41,7 +41,7 @@ export async function listAll<T, R = T>(rest: KubeRest, path: string, query: Rec
   const out: R[] = [];
   let cont: string | undefined;
   do {
-    const page = await rest.list<{ items?: T[] | null; metadata?: { continue?: string } }>(path, { query: { ...query, limit: PAGE_SIZE, continue: cont }, signal });
+    const page = await rest.list<{ items?: T[] | null; metadata?: { continue?: string } }>(path, { query: { limit: PAGE_SIZE, ...query, continue: cont }, signal });
     for (const item of page.items ?? []) out.push(keep(item));
     cont = page.metadata?.continue || undefined;
   } while (cont);

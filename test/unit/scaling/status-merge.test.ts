@@ -65,15 +65,15 @@ describe('a status write that met another writer keeps the other writer\'s field
 
 describe('a status is written only when it changed as JSON', () => {
   it('key order and undefined fields are no change', () => {
-    assert.equal(statusChanged({ lastActiveTime: 't', conditions: [ready('True')] }, { conditions: [ready('True')], lastActiveTime: 't', hpaName: undefined }), false);
-    assert.equal(statusChanged(undefined, {}), false);
+    assert.equal(statusChanged<ScaledObjectStatus>({ lastActiveTime: 't', conditions: [ready('True')] }, { conditions: [ready('True')], lastActiveTime: 't', hpaName: undefined }), false);
+    assert.equal(statusChanged<ScaledObjectStatus>(undefined, {}), false);
   });
   it('a changed, added or removed field is a change, nested ones too', () => {
-    assert.equal(statusChanged({ lastActiveTime: 't1' }, { lastActiveTime: 't2' }), true);
-    assert.equal(statusChanged({}, { originalReplicaCount: 0 }), true);
-    assert.equal(statusChanged({ originalReplicaCount: 0 }, {}), true);
-    assert.equal(statusChanged({ conditions: [ready('True')] }, { conditions: [ready('False')] }), true);
-    assert.equal(statusChanged({ conditions: [ready('True')] }, { conditions: [ready('True'), active('True')] }), true);
-    assert.equal(statusChanged({ triggersActivity: { a: { isActive: true } } }, { triggersActivity: { a: { isActive: false } } }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ lastActiveTime: 't1' }, { lastActiveTime: 't2' }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({}, { originalReplicaCount: 0 }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ originalReplicaCount: 0 }, {}), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ conditions: [ready('True')] }, { conditions: [ready('False')] }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ conditions: [ready('True')] }, { conditions: [ready('True'), active('True')] }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ triggersActivity: { a: { isActive: true } } }, { triggersActivity: { a: { isActive: false } } }), true);
   });
 });
