@@ -244,6 +244,7 @@ class ObservedExporter implements PushMetricExporter {
   readonly #preference: TemporalityPreference;
   readonly #stats: ExportStats = { exports: 0, points: 0, lostPoints: 0, pendingPoints: 0, skipped: 0, errors: [] };
   #sealedAt: (() => boolean) | undefined;
+  #abandoned = false;
 
   constructor(inner: PushMetricExporter, preference: TemporalityPreference) {
     this.#inner = inner;
@@ -251,6 +252,11 @@ class ObservedExporter implements PushMetricExporter {
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    if (this.#abandoned) {
+      // the flush has given up: the reader's next batches are not sent, so they cannot hold the process
+      resultCallback({ code: ExportResultCode.FAILED, error: new Error('metrics flush timed out') });
+      return;
+    }
     if (this.#sealedAt?.()) {
       this.#stats.skipped++;
       resultCallback({ code: ExportResultCode.SUCCESS });
@@ -277,6 +283,11 @@ class ObservedExporter implements PushMetricExporter {
     } catch (e) {
       done({ code: ExportResultCode.FAILED, error: e instanceof Error ? e : new Error(String(e)) });
     }
+  }
+
+  /** After this, every export fails at once (the flush timed out). */
+  abandon(): void {
+    this.#abandoned = true;
   }
 
   /** After this, an export is skipped while `unchanged()` holds. */
@@ -437,6 +448,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     );
     const outcome = await Promise.race([work, timedOut]);
     clearTimeout(timer);
+    if (outcome === 'timeout') exporter.abandon();
 
     const s = exporter.stats();
     const durationMs = Math.round(performance.now() - started);
