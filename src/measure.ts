@@ -16,6 +16,7 @@ import { resourceMetricInput, type PodMetricsReader } from './kube/pod-metrics.t
 import type { ReadinessTiming } from './scaling/resource-metrics.ts';
 import { parseResourceTrigger } from './scalers/cpu-memory.ts';
 import { isResourceTrigger } from './scaling/status.ts';
+import { bounded, type Bounded } from './scalers/abort.ts';
 
 export interface TriggerReport {
   index: number;
@@ -94,6 +95,7 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
       metricType: trigger.metricType ?? 'AverageValue', target: 0, activationTarget: 0,
     };
     let inputs: TriggerInputs | undefined;
+    let bound: Bounded | undefined;
     try {
       if (isResourceTrigger(trigger.type)) {
         // a ScaledJob has no pods to read usage from: KEDA's ScaledJob loop skips metrics that are not external
@@ -115,7 +117,8 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
       d.scalers.push(scaler);
       Object.assign(m, { metricName: scaler.spec.metricName, metricType: scaler.spec.metricType, target: scaler.spec.target, activationTarget: scaler.spec.activationTarget });
       const timeoutMs = Math.max(1, Math.min(d.triggerTimeoutMs, d.remainingMs()));
-      const signal = AbortSignal.any([d.deadline, AbortSignal.timeout(timeoutMs)]);
+      bound = bounded(timeoutMs, d.deadline);
+      const signal = bound.signal;
       const ctx = { ...base, now: d.now(), signal };
       // a scaler that learns its metric name and target from the source (external) does so first, so a
       // read that fails afterwards still carries them (and its fallback its target)
@@ -132,6 +135,8 @@ export function measureTriggers(d: MeasureDeps, subject: MeasureSubject, reports
       // defence in depth: whatever the scaler left in its message, the trigger's credentials go
       m.error = redactTriggerSecrets(message(e), trigger, inputs);
       d.rec.recordScalerError(ref, triggerRef(m));
+    } finally {
+      bound?.done();
     }
     return report(m, t0);
   })));
@@ -158,10 +163,14 @@ async function measureResource(d: MeasureDeps, ns: string, selector: string, tri
     return;
   }
   const timeoutMs = Math.max(1, Math.min(d.triggerTimeoutMs, d.remainingMs()));
-  const signal = AbortSignal.any([d.deadline, AbortSignal.timeout(timeoutMs)]);
-  const settle = <T>(p: Promise<T>): Promise<T | { error: string }> => raceAbort(p, signal, () => timedOut(d, timeoutMs)).catch((e: unknown) => ({ error: message(e) }));
-  const [podMetrics, pods] = await Promise.all([settle(d.podMetrics.namespace(ns)), settle(d.pods.list(ns, selector))]);
-  m.resource = { ...resourceMetricInput(spec, pods, podMetrics), timing: d.readinessTiming };
+  const bound = bounded(timeoutMs, d.deadline);
+  const settle = <T>(p: Promise<T>): Promise<T | { error: string }> => raceAbort(p, bound.signal, () => timedOut(d, timeoutMs)).catch((e: unknown) => ({ error: message(e) }));
+  try {
+    const [podMetrics, pods] = await Promise.all([settle(d.podMetrics.namespace(ns)), settle(d.pods.list(ns, selector))]);
+    m.resource = { ...resourceMetricInput(spec, pods, podMetrics), timing: d.readinessTiming };
+  } finally {
+    bound.done();
+  }
 }
 
 /** Why a read was cut: its own timeout, or the pass's deadline (or the run's end, or a SIGTERM) before it. */

@@ -104,7 +104,7 @@ class ScaledJobRun implements KindRun<ScaledJob> {
     }
     await this.finish(sj, report, decision, events);
     failOnTriggerErrors(report);
-    ctx.log.info('decision', {
+    if (ctx.log.enabled('info')) ctx.log.info('decision', {
       namespace: ns, scaledJob: name, active: report.active, paused: report.paused, reason: report.reason,
       jobs: report.jobs, statusWritten: report.statusWritten,
       triggers: report.triggers.map((t) => ({ metric: t.metricName, value: t.value, target: t.target, active: t.active, error: t.error })),

@@ -198,7 +198,7 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
       report.detail = ready.message ?? 'scalingModifiers formula failed';
       rec.recordObjectError(ref);
     }
-    log.info('decision', {
+    if (log.enabled('info')) log.info('decision', {
       namespace: ns, scaledObject: name, target: report.target, current: report.current, desired: report.desired,
       active: report.active, paused: report.paused, reason: report.reason, scaled: report.scaled, statusWritten: report.statusWritten, historyWritten: report.historyWritten,
       triggers: report.triggers.map((t) => ({ metric: t.metricName, value: t.value, target: t.target, active: t.active, error: t.error })),

@@ -27,6 +27,21 @@ interface Pod {
   status?: PodSummary;
 }
 
+/** a listed Job or pod cut down to the fields above as its page arrives (no spec, no managedFields) */
+const keepJob = (j: Job): Job => ({
+  metadata: {
+    name: j.metadata.name, namespace: j.metadata.namespace, creationTimestamp: j.metadata.creationTimestamp,
+    ...(j.metadata.deletionTimestamp ? { deletionTimestamp: j.metadata.deletionTimestamp } : {}),
+    ...(j.metadata.labels ? { labels: j.metadata.labels } : {}),
+    ...(j.metadata.annotations ? { annotations: j.metadata.annotations } : {}),
+  },
+  ...(j.status ? { status: { completionTime: j.status.completionTime, conditions: j.status.conditions } } : {}),
+});
+const keepPod = (p: Pod): Pod => ({
+  metadata: { name: p.metadata.name, labels: p.metadata.labels, ownerReferences: p.metadata.ownerReferences },
+  ...(p.status ? { status: { phase: p.status.phase, conditions: p.status.conditions } } : {}),
+});
+
 /** A create that met a name the server had already given: generateName picked a taken suffix. */
 const CREATE_ATTEMPTS = 3;
 
@@ -44,7 +59,7 @@ export class JobIndex {
   private jobs(ns: string): Promise<Map<string, Job[]>> {
     let p = this.jobsByNs.get(ns);
     if (!p) {
-      p = listAll<Job>(this.rest, `/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: SCALEDJOB_NAME_LABEL }, this.signal).then((items) => {
+      p = listAll(this.rest, `/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: SCALEDJOB_NAME_LABEL }, this.signal, keepJob).then((items) => {
         const by = new Map<string, Job[]>();
         for (const j of items) {
           const owner = j.metadata.labels?.[SCALEDJOB_NAME_LABEL] ?? '';
@@ -61,7 +76,7 @@ export class JobIndex {
   private pods(ns: string): Promise<Map<string, PodSummary[]>> {
     let p = this.podsByNs.get(ns);
     if (!p) {
-      p = listAll<Pod>(this.rest, `/api/v1/namespaces/${ns}/pods`, { labelSelector: SCALEDJOB_NAME_LABEL }, this.signal).then((items) => {
+      p = listAll(this.rest, `/api/v1/namespaces/${ns}/pods`, { labelSelector: SCALEDJOB_NAME_LABEL }, this.signal, keepPod).then((items) => {
         const by = new Map<string, PodSummary[]>();
         for (const pod of items) {
           const job = jobNameOf(pod);

@@ -2,6 +2,7 @@
 // Value targets and the Resource metrics of cpu/memory triggers read the same LIST, as the HPA reads
 // one pod lister for both.
 import type { KubeRest } from './rest.ts';
+import { listAll } from './resources.ts';
 import type { PodInitContainer, ResourcePod } from '../scaling/resource-metrics.ts';
 import { cpuMemoryMilli } from '../scaling/quantity.ts';
 import { parseTime } from '../scaling/time.ts';
@@ -30,11 +31,6 @@ export interface Pod {
   };
 }
 
-interface PodList {
-  items: Pod[];
-  metadata?: { continue?: string };
-}
-
 export class PodLister {
   private readonly rest: KubeRest;
   private readonly signal: AbortSignal | undefined;
@@ -49,18 +45,7 @@ export class PodLister {
     const key = `${namespace}\n${selector}`;
     let p = this.cache.get(key);
     if (!p) {
-      p = (async () => {
-        const items: Pod[] = [];
-        let cont: string | undefined;
-        do {
-          const page = await this.rest.list<PodList>(`/api/v1/namespaces/${namespace}/pods`, {
-            query: { labelSelector: selector, limit: 500, continue: cont }, signal: this.signal,
-          });
-          items.push(...page.items);
-          cont = page.metadata?.continue || undefined;
-        } while (cont);
-        return items;
-      })();
+      p = listAll(this.rest, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: selector }, this.signal, keepPod);
       this.cache.set(key, p);
     }
     return p;
@@ -71,6 +56,31 @@ export class PodLister {
     if (!selector) return 0;
     return (await this.list(namespace, selector)).filter(isRunningAndReady).length;
   }
+}
+
+const keepContainer = (c: ContainerJson): ContainerJson => ({
+  name: c.name, ...(c.restartPolicy !== undefined ? { restartPolicy: c.restartPolicy } : {}),
+  ...(c.resources ? { resources: { ...(c.resources.requests ? { requests: c.resources.requests } : {}), ...(c.resources.limits ? { limits: c.resources.limits } : {}) } } : {}),
+});
+
+/** A listed pod cut down to the fields above: a pod's env, volumes, images and managedFields are not kept. */
+export function keepPod(p: Pod): Pod {
+  const { spec, status } = p;
+  return {
+    metadata: { name: p.metadata.name, ...(p.metadata.deletionTimestamp ? { deletionTimestamp: p.metadata.deletionTimestamp } : {}) },
+    ...(spec ? { spec: {
+      ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
+      ...(spec.containers ? { containers: spec.containers.map(keepContainer) } : {}),
+      ...(spec.initContainers ? { initContainers: spec.initContainers.map(keepContainer) } : {}),
+      ...(spec.resources?.requests ? { resources: { requests: spec.resources.requests } } : {}),
+      ...(spec.overhead ? { overhead: spec.overhead } : {}),
+    } } : {}),
+    ...(status ? { status: {
+      ...(status.phase !== undefined ? { phase: status.phase } : {}),
+      ...(status.startTime !== undefined ? { startTime: status.startTime } : {}),
+      ...(status.conditions ? { conditions: status.conditions.map((c) => ({ type: c.type, status: c.status, ...(c.lastTransitionTime ? { lastTransitionTime: c.lastTransitionTime } : {}) })) } : {}),
+    } } : {}),
+  };
 }
 
 export function isRunningAndReady(p: Pod): boolean {

@@ -1,6 +1,7 @@
 // Scale targets are addressed generically through the /scale subresource of whatever scaleTargetRef
 // names. Kinds are resolved to resources through discovery once per group/version per run.
 import { ApiError, type KubeRest } from './rest.ts';
+import { listAll } from './resources.ts';
 import type { ScaleTargetRef } from '../scaling/types.ts';
 
 export interface ResolvedTarget {
@@ -93,21 +94,10 @@ export class TargetResolver {
   async prefetch(namespace: string, resource: 'deployments' | 'statefulsets', signal?: AbortSignal): Promise<void> {
     const key = `${namespace}/${resource}`;
     if (this.listed.has(key)) return;
-    const p = (async (): Promise<Map<string, Scale> | undefined> => {
-      const m = new Map<string, Scale>();
-      let cont: string | undefined;
-      do {
-        const page = await this.rest.list<WorkloadList>(`/apis/apps/v1/namespaces/${namespace}/${resource}`, { query: { limit: 500, continue: cont }, signal });
-        for (const w of page.items) {
-          m.set(w.metadata.name, {
-            specReplicas: w.spec?.replicas ?? 1, statusReplicas: w.status?.replicas ?? 0,
-            selector: formatLabelSelector(w.spec?.selector), resourceVersion: w.metadata.resourceVersion ?? '',
-          });
-        }
-        cont = page.metadata.continue || undefined;
-      } while (cont);
-      return m;
-    })().catch(() => undefined);
+    const p = listAll(this.rest, `/apis/apps/v1/namespaces/${namespace}/${resource}`, {}, signal, (w: Workload): [string, Scale] => [w.metadata.name, {
+      specReplicas: w.spec?.replicas ?? 1, statusReplicas: w.status?.replicas ?? 0,
+      selector: formatLabelSelector(w.spec?.selector), resourceVersion: w.metadata.resourceVersion ?? '',
+    }]).then((entries) => new Map(entries), () => undefined);
     this.listed.set(key, p);
     await p;
   }
@@ -156,10 +146,7 @@ interface LabelSelector {
   matchLabels?: Record<string, string>;
   matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
 }
-interface WorkloadList {
-  items: { metadata: { name: string; resourceVersion?: string }; spec?: { replicas?: number; selector?: LabelSelector }; status?: { replicas?: number } }[];
-  metadata: { continue?: string };
-}
+interface Workload { metadata: { name: string; resourceVersion?: string }; spec?: { replicas?: number; selector?: LabelSelector }; status?: { replicas?: number } }
 
 /** metav1.FormatLabelSelector: the string form /scale reports in status.selector. */
 export function formatLabelSelector(sel: LabelSelector | undefined): string {
@@ -174,7 +161,7 @@ export function formatLabelSelector(sel: LabelSelector | undefined): string {
   return parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((p) => p.text).join(',');
 }
 
-interface PodList { items: { spec?: { nodeName?: string }; status?: { phase?: string; conditions?: { type: string; status: string }[] }; metadata?: { deletionTimestamp?: string } }[] }
+interface ListedPod { spec?: { nodeName?: string }; status?: { phase?: string } }
 
 /** Pods matching a selector that are not finished, as kubernetes-workload counts them. */
 export async function countPods(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<number> {
@@ -187,7 +174,8 @@ export async function countPodNodes(rest: KubeRest, namespace: string, selector:
   return new Set(pods.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : []))).size;
 }
 
-async function unfinishedPods(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<PodList['items']> {
-  const pods = await rest.list<PodList>(`/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector }, signal });
-  return pods.items.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+async function unfinishedPods(rest: KubeRest, namespace: string, selector: string, signal?: AbortSignal): Promise<ListedPod[]> {
+  const pods = await listAll(rest, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: selector }, signal,
+    (p: ListedPod): ListedPod => ({ spec: { nodeName: p.spec?.nodeName }, status: { phase: p.status?.phase } }));
+  return pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
 }

@@ -8,8 +8,9 @@
 // the last close() at the end of the pass releases its sockets deterministically.
 
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { interceptors, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { leaseAgent, type AgentLease } from './http-agents.ts';
+import { bounded, type Bounded } from './abort.ts';
 import { redact, type Secret } from '../secrets.ts';
 import type { ParamSources } from './metadata.ts';
 import { ScalerConfigError, type ScalerTelemetry } from './types.ts';
@@ -161,8 +162,7 @@ export class HttpClient {
     const tls = opts.tls;
     // keyed by the settings as given: the connect options (and the PEM check) are built once per distinct set
     this.#agent = leaseAgent({ unsafeSsl: opts.unsafeSsl, cert: tls?.cert, key: tls?.key, ca: tls?.ca }, () => connectOptions(opts));
-    // Go's client follows up to 10 redirects and drops Authorization when the origin changes; so does this
-    this.#dispatcher = this.#agent.agent.compose(interceptors.redirect({ maxRedirections: 10 }));
+    this.#dispatcher = this.#agent.dispatcher;
   }
 
   /**
@@ -172,28 +172,26 @@ export class HttpClient {
    * instrumented RoundTripper does (a redirected request counts once, with the last status).
    */
   async get(url: URL, headers: Record<string, string>, signal: AbortSignal, secrets: readonly Secret[], telemetry?: Pick<ScalerTelemetry, 'httpRequest'>): Promise<HttpResponse> {
-    const where = describeUrl(url);
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const fail = (err: unknown): Error => this.#failure('GET', where, err, timeout, signal, secrets);
+    const bound = bounded(this.timeoutMs, signal);
+    const fail = (err: unknown): Error => this.#failure('GET', describeUrl(url), err, bound, signal, secrets);
     const started = performance.now();
     const seconds = (): number => (performance.now() - started) / 1000;
-    let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, {
-        method: 'GET',
-        headers,
-        dispatcher: this.#dispatcher,
-        signal: AbortSignal.any([signal, timeout]),
-      });
-    } catch (err) {
-      telemetry?.httpRequest(seconds(), undefined);
-      throw fail(err);
-    }
-    telemetry?.httpRequest(seconds(), res.statusCode);
-    try {
-      return { status: res.statusCode, body: await res.body.text() };
-    } catch (err) {
-      throw fail(err);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(url, { method: 'GET', headers, dispatcher: this.#dispatcher, signal: bound.signal });
+      } catch (err) {
+        telemetry?.httpRequest(seconds(), undefined);
+        throw fail(err);
+      }
+      telemetry?.httpRequest(seconds(), res.statusCode);
+      try {
+        return { status: res.statusCode, body: await res.body.text() };
+      } catch (err) {
+        throw fail(err);
+      }
+    } finally {
+      bound.done();
     }
   }
 
@@ -211,14 +209,14 @@ export class HttpClient {
     maxBytes: number,
   ): Promise<HttpResponse & { contentType: string }> {
     const where = describeUrl(url);
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const bound = bounded(this.timeoutMs, signal);
     try {
       const res = await request(url, {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
         body: form,
         dispatcher: this.#dispatcher,
-        signal: AbortSignal.any([signal, timeout]),
+        signal: bound.signal,
       });
       const chunks: Buffer[] = [];
       let size = 0;
@@ -233,7 +231,9 @@ export class HttpClient {
       const type = res.headers['content-type'];
       return { status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), contentType: (Array.isArray(type) ? type[0] : type) ?? '' };
     } catch (err) {
-      throw this.#failure('POST', where, err, timeout, signal, secrets);
+      throw this.#failure('POST', where, err, bound, signal, secrets);
+    } finally {
+      bound.done();
     }
   }
 
@@ -242,10 +242,10 @@ export class HttpClient {
   }
 
   /** get()'s and postForm()'s failure, naming the URL without credentials and showing no secret. */
-  #failure(method: string, where: string, err: unknown, timeout: AbortSignal, signal: AbortSignal, secrets: readonly Secret[]): Error {
+  #failure(method: string, where: string, err: unknown, bound: Bounded, signal: AbortSignal, secrets: readonly Secret[]): Error {
     let why: string;
     if (err instanceof TooLarge) why = err.message;
-    else if (timeout.aborted && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
+    else if (bound.timedOut() && !signal.aborted) why = `no response within ${this.timeoutMs} ms`;
     else if (signal.aborted) why = `aborted (${reasonText(signal.reason)})`;
     else why = causeText(err);
     return new Error(redact(`${method} ${where}: ${why}`, secrets));

@@ -15,8 +15,32 @@ export function stable(v: unknown): string {
       : x);
 }
 
+/**
+ * Equal as JSON: key order and undefined fields do not count, as with stable(), but without building
+ * two canonical strings (this runs once per object per pass).
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    // JSON writes an undefined array element as null
+    return a.every((x, i) => sameJson(x ?? null, b[i] ?? null));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    n++;
+    if (!sameJson(x[k], y[k])) return false;
+  }
+  for (const k in y) if (y[k] !== undefined) n--;
+  return n === 0;
+}
+
 export function statusChanged<S extends MergeableStatus>(before: S | undefined, after: S): boolean {
-  return stable(before ?? {}) !== stable(after);
+  return !sameJson(before ?? {}, after);
 }
 
 /**

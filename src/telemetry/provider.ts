@@ -110,6 +110,18 @@ const DEFAULT_SERVICE_NAME = 'scalepass';
 const DEFAULT_EXPORT_TIMEOUT_MS = 10_000;
 // Collections happen at flush; the interval only matters if someone sets OTEL_METRIC_EXPORT_INTERVAL.
 const DEFAULT_EXPORT_INTERVAL_MS = 3_600_000;
+/**
+ * Series per instrument before the SDK folds the rest into one `otel.metric.overflow` series. Its
+ * default, 2,000, would drop the per-object series of every ScaledObject past the 2,000th; a pass
+ * has as many series per instrument as it has objects (times triggers), all of them meant to be seen.
+ */
+export const CARDINALITY_LIMIT = 1_000_000;
+/**
+ * Data points per export request: a pass over 10,000 objects holds about 80,000, some 10 MB of
+ * protobuf in one request, over the OTLP/gRPC receiver's default 4 MiB message limit. Batches of
+ * this many stay near 1 MB.
+ */
+export const EXPORT_BATCH_POINTS = 8_000;
 
 /** The per-shard service.instance.id: the same in every pass of that shard. */
 export function shardInstanceId(shardIndex: number): string {
@@ -232,6 +244,7 @@ class ObservedExporter implements PushMetricExporter {
   readonly #preference: TemporalityPreference;
   readonly #stats: ExportStats = { exports: 0, points: 0, lostPoints: 0, pendingPoints: 0, skipped: 0, errors: [] };
   #sealedAt: (() => boolean) | undefined;
+  #abandoned = false;
 
   constructor(inner: PushMetricExporter, preference: TemporalityPreference) {
     this.#inner = inner;
@@ -239,6 +252,11 @@ class ObservedExporter implements PushMetricExporter {
   }
 
   export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+    if (this.#abandoned) {
+      // the flush has given up: the reader's next batches are not sent, so they cannot hold the process
+      resultCallback({ code: ExportResultCode.FAILED, error: new Error('metrics flush timed out') });
+      return;
+    }
     if (this.#sealedAt?.()) {
       this.#stats.skipped++;
       resultCallback({ code: ExportResultCode.SUCCESS });
@@ -265,6 +283,11 @@ class ObservedExporter implements PushMetricExporter {
     } catch (e) {
       done({ code: ExportResultCode.FAILED, error: e instanceof Error ? e : new Error(String(e)) });
     }
+  }
+
+  /** After this, every export fails at once (the flush timed out). */
+  abandon(): void {
+    this.#abandoned = true;
   }
 
   /** After this, an export is skipped while `unchanged()` holds. */
@@ -374,6 +397,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     exportIntervalMillis,
     // the reader abandons an export after this; a little above the exporter's own bound
     exportTimeoutMillis: Math.min(exportTimeoutMs + 500, exportIntervalMillis),
+    cardinalityLimits: { default: CARDINALITY_LIMIT },
+    maxExportBatchSize: EXPORT_BATCH_POINTS,
   });
   const resource = buildResource(options.instanceId, options.serviceVersion);
   const provider = new MeterProvider({ resource, readers: [reader] });
@@ -423,6 +448,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     );
     const outcome = await Promise.race([work, timedOut]);
     clearTimeout(timer);
+    if (outcome === 'timeout') exporter.abandon();
 
     const s = exporter.stats();
     const durationMs = Math.round(performance.now() - started);

@@ -112,6 +112,8 @@ const MAX_ATTRIBUTE_LENGTH = 253;
 
 /** Keeps attribute values to names: bounded length, and no URL credentials should one slip in. */
 export function nameOnly(value: string): string {
+  // the common case, a Kubernetes name, has nothing to clean: no regex for it (several per object per pass)
+  if (value.length <= MAX_ATTRIBUTE_LENGTH && !value.includes('@')) return value;
   const cleaned = value.replace(/(\/\/)[^/@\s]*@/g, '$1***@');
   return cleaned.length > MAX_ATTRIBUTE_LENGTH ? cleaned.slice(0, MAX_ATTRIBUTE_LENGTH) : cleaned;
 }
@@ -133,8 +135,15 @@ function objectAttributes(ref: ScaledResourceRef): Attributes {
   return { namespace: nameOnly(ref.namespace), [isJob(ref) ? 'scaledJob' : 'scaledObject']: nameOnly(ref.name) };
 }
 
+/**
+ * The identity of an attribute set within one instrument. Every set is built by one of the functions
+ * above, so the same set always has its keys in the same order: no sort needed. The separators are
+ * control characters, which no Kubernetes name or metric name holds.
+ */
 function attributeKey(attrs: Attributes): string {
-  return JSON.stringify(Object.keys(attrs).sort().map((k) => [k, attrs[k]]));
+  let key = '';
+  for (const k in attrs) key += `${k}\u0001${String(attrs[k])}\u0002`;
+  return key;
 }
 
 /** Last value per attribute set, handed to the next observation. */

@@ -9,7 +9,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { INSTRUMENTS, kedaScalerTypeName, METER_NAME, type InstrumentSpec } from '../../src/telemetry/instruments.ts';
 import {
-  buildResource, createTelemetry, describeExportError, formatFlushResult, redactUrl,
+  buildResource, createTelemetry, EXPORT_BATCH_POINTS, describeExportError, formatFlushResult, redactUrl,
   shardInstanceId, temporalityFor, temporalityPreference, type Telemetry,
 } from '../../src/telemetry/provider.ts';
 import { metricsEndpoint, otlpProtocol, portMismatch, type OtlpProtocol } from '../../src/telemetry/otlp.ts';
@@ -501,5 +501,38 @@ describe('endpoint and error text', () => {
     const unavailable = Object.assign(new Error('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9. Resolution note: '),
       { code: 14, details: 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9. Resolution note: ', metadata: {} });
     assert.equal(describeExportError(unavailable), 'gRPC 14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9.');
+  });
+});
+
+describe('a pass over thousands of objects', () => {
+  it('exports a series per object past the SDK\'s default 2,000, none folded into otel.metric.overflow, in requests of bounded size', async () => {
+    const { t, exporter } = telemetry(true);
+    const n = 2500;
+    for (let i = 0; i < n; i++) {
+      const ref = { namespace: 'bench', name: `w${i}` };
+      const trigger = { index: 0, type: 'metrics-api', metricName: 's0-metric-api-queue-depth' };
+      t.recorder.recordScalerValue(ref, trigger, i);
+      t.recorder.recordScalerActive(ref, trigger, true);
+      t.recorder.recordLoopLatency(ref, 10);
+      t.recorder.recordReplicas(ref, 1, 4);
+      t.recorder.recordHttpRequest(ref, trigger, 0.01, 200);
+    }
+    const result = await t.flush(5000);
+    assert.equal(result.ok, true, result.error);
+    const batches = exporter.getMetrics();
+    const sizes = batches.map((rm) => rm.scopeMetrics.reduce((a, sm) => a + sm.metrics.reduce((b, m) => b + m.dataPoints.length, 0), 0));
+    assert.ok(sizes.every((x) => x <= EXPORT_BATCH_POINTS), `export sizes ${sizes.join(', ')}`);
+    assert.ok(batches.length > 1, 'the points were split over several requests');
+    const objects = new Map<string, Set<unknown>>();
+    for (const rm of batches) for (const sm of rm.scopeMetrics) for (const m of sm.metrics) for (const dp of m.dataPoints) {
+      assert.equal(dp.attributes['otel.metric.overflow'], undefined, `${m.descriptor.name} overflowed`);
+      const name = dp.attributes.scaledObject ?? dp.attributes.name ?? dp.attributes.scaled_resource;
+      if (name === undefined) continue;
+      if (!objects.has(m.descriptor.name)) objects.set(m.descriptor.name, new Set());
+      objects.get(m.descriptor.name)!.add(name);
+    }
+    for (const metric of ['keda.scaler.metrics.value', 'keda.scaler.active', 'keda.internal.scale.loop.latency', 'scalepass.scaledobject.replicas.desired', 'keda.scaler.http.requests.count']) {
+      assert.equal(objects.get(metric)?.size, n, `${metric}: one series per object`);
+    }
   });
 });

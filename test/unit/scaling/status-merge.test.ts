@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeOwnChanges } from '../../../src/scaling/status-merge.ts';
+import { mergeOwnChanges, statusChanged } from '../../../src/scaling/status-merge.ts';
 import type { ScaledObjectStatus } from '../../../src/scaling/types.ts';
 
 const ready = (status: 'True' | 'False', message = '') => ({ type: 'Ready', status, reason: status === 'True' ? 'ScaledObjectReady' : 'ScaledObjectCheckFailed', message });
@@ -61,4 +61,19 @@ describe('a status write that met another writer keeps the other writer\'s field
   for (const c of cases) {
     it(c.name, () => assert.deepEqual(mergeOwnChanges(c.read, c.next, c.fresh), c.want));
   }
+});
+
+describe('a status is written only when it changed as JSON', () => {
+  it('key order and undefined fields are no change', () => {
+    assert.equal(statusChanged<ScaledObjectStatus>({ lastActiveTime: 't', conditions: [ready('True')] }, { conditions: [ready('True')], lastActiveTime: 't', hpaName: undefined }), false);
+    assert.equal(statusChanged<ScaledObjectStatus>(undefined, {}), false);
+  });
+  it('a changed, added or removed field is a change, nested ones too', () => {
+    assert.equal(statusChanged<ScaledObjectStatus>({ lastActiveTime: 't1' }, { lastActiveTime: 't2' }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({}, { originalReplicaCount: 0 }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ originalReplicaCount: 0 }, {}), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ conditions: [ready('True')] }, { conditions: [ready('False')] }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ conditions: [ready('True')] }, { conditions: [ready('True'), active('True')] }), true);
+    assert.equal(statusChanged<ScaledObjectStatus>({ triggersActivity: { a: { isActive: true } } }, { triggersActivity: { a: { isActive: false } } }), true);
+  });
 });
