@@ -1,10 +1,13 @@
 // More objects in a namespace than one LIST page holds (500, as client-go's pager asks for): the pass
-// reads every page of ScaledObjects and of Deployments, and still sees and decides every object.
+// reads every page of ScaledObjects and of their targets, and still sees and decides every object.
+// The targets are StatefulSets, listed per namespace like Deployments: the harness runs no StatefulSet
+// controller, so 510 of them leave no backlog in the controller-manager (510 Deployments kept its
+// rate-limited client busy for minutes, and later tests waiting on Deployment rollouts timed out).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Harness } from '../helpers/harness.ts';
 import type { MetricsServer } from '../helpers/metrics-server.ts';
-import { deployment, scaledObject, pass, suiteSetup } from '../helpers/fixtures.ts';
+import { statefulSet, scaledObject, pass, suiteSetup } from '../helpers/fixtures.ts';
 import { listAll, keepMeta, type ObjectMeta } from '../../src/kube/resources.ts';
 
 const OBJECTS = 510;
@@ -21,9 +24,9 @@ describe('LISTs longer than a page', () => {
     await Promise.all(Array.from({ length: 8 }, async () => {
       while (next < OBJECTS) {
         const i = next++;
-        await h.admin.create(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment(`w${i}`, 0));
+        await h.admin.create(`/apis/apps/v1/namespaces/${ns}/statefulsets`, statefulSet(`w${i}`, 0));
         await h.admin.create(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, scaledObject(`w${i}`, {
-          scaleTargetRef: { name: `w${i}` }, pollingInterval: 1,
+          scaleTargetRef: { kind: 'StatefulSet', name: `w${i}` }, pollingInterval: 1,
           triggers: [{ type: 'metrics-api', metadata: { url: src.url, valueLocation: 'queue.depth', targetValue: '2' } }],
         }));
       }
@@ -31,17 +34,17 @@ describe('LISTs longer than a page', () => {
   });
   after(async () => { await src.close(); });
 
-  it('a pass over 510 ScaledObjects and their Deployments evaluates every one, past the first page of each LIST', async () => {
+  it('a pass over 510 ScaledObjects and their StatefulSets evaluates every one, past the first page of each LIST', async () => {
     const { report, code, stderr } = await pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--dry-run'] });
     assert.equal(code, 0, stderr.slice(-2000));
     const names = new Set(report.objects.map((o) => o.name));
     assert.equal(names.size, OBJECTS);
     assert.ok(names.has('w0') && names.has(`w${OBJECTS - 1}`));
     assert.deepEqual(report.objects.filter((o) => o.outcome !== 'evaluated').map((o) => `${o.name}: ${o.detail}`), []);
-    // every target's replicas came from the Deployment LIST, the last page's too: no /scale read of its own
-    assert.ok(report.objects.every((o) => o.current === 0 && o.desired === 1), 'each 0 -> 1 decided from the listed Deployment');
+    // every target's replicas came from the StatefulSet LIST, the last page's too: no /scale read of its own
+    assert.ok(report.objects.every((o) => o.current === 0 && o.desired === 1), 'each 0 -> 1 decided from the listed StatefulSet');
     assert.equal(report.requests.get ?? 0, 0);
-    // two pages of ScaledObjects, two of Deployments, one (empty) of ScaledJobs
+    // two pages of ScaledObjects, two of StatefulSets, one (empty) of ScaledJobs
     assert.equal(report.requests.list, 5);
   });
 

@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Harness } from '../helpers/harness.ts';
+import { until } from '../helpers/until.ts';
 import type { MetricsServer } from '../helpers/metrics-server.ts';
 import { create, deployment, scaledObject, specReplicas, pass, getSO, condition, suiteSetup } from '../helpers/fixtures.ts';
 
@@ -25,7 +26,9 @@ describe('writes that meet another writer', () => {
     const dep = `/apis/apps/v1/namespaces/${ns}/deployments/worker`;
     src.set(8);
     src.hold();
-    const running = pass(h, { kubeconfig, namespaces: [ns] });
+    // the read is held until the Deployment controller has rolled out the person's change, however long
+    // the controller-manager's backlog makes that: the trigger must not time out meanwhile
+    const running = pass(h, { kubeconfig, namespaces: [ns], extraArgs: ['--trigger-timeout-ms', '60000'] });
     await src.held();
     // the person's change, and the controller's status update after it, both land before the pass writes
     await h.admin.put(`${dep}/scale`, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'worker', namespace: ns }, spec: { replicas: 3 } });
@@ -66,10 +69,8 @@ describe('writes that meet another writer', () => {
 
 /** The Deployment controller has seen the new count and written its status for it. */
 async function waitForRollout(h: Harness, dep: string, replicas: number): Promise<void> {
-  for (let i = 0; i < 150; i++) {
+  await until(`${dep} status.replicas ${replicas}`, async () => {
     const d = await h.admin.get<{ metadata: { generation: number }; status?: { observedGeneration?: number; replicas?: number } }>(dep);
-    if (d.status?.observedGeneration === d.metadata.generation && d.status.replicas === replicas) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${dep} did not reach status.replicas ${replicas}`);
+    return d.status?.observedGeneration === d.metadata.generation && d.status.replicas === replicas ? true : undefined;
+  });
 }
