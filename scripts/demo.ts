@@ -8,7 +8,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { up } from '../test/harness/src/harness.ts';
 import { kubeconfig as makeKubeconfig } from '../test/harness/src/pki.ts';
-import { readMetricsFile } from '../test/helpers/otlp-file.ts';
+import { readMetricsFile, type MetricPoint } from '../test/helpers/otlp-file.ts';
+import { plot } from 'simple-ascii-chart';
 
 const root = path.resolve(import.meta.dirname, '..');
 const say = (s: string) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
@@ -95,17 +96,42 @@ say('events on the ScaledObject');
 process.stdout.write(kubectl('-n', ns, 'get', 'events.events.k8s.io', '--field-selector', 'regarding.kind=ScaledObject', '-o', 'custom-columns=TYPE:.type,REASON:.reason,NOTE:.note'));
 
 say(`metrics that arrived at the collector (${path.relative(root, state.metricsFile)})`);
-const pts = readMetricsFile(state.metricsFile).filter((p) => p.attrs.namespace === ns);
+// one point per pass and instrument; the collector's file exporter writes them shortly after each flush
+const ours = (): MetricPoint[] => readMetricsFile(state.metricsFile).filter((p) => p.attrs.namespace === ns);
+const perPass = (pts: MetricPoint[], name: string) => pts.filter((p) => p.name === name).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+let pts = ours();
+for (const until = Date.now() + 15_000; perPass(pts, 'scalepass.scaledobject.replicas.current').length < passNo && Date.now() < until; pts = ours()) await sleep(250);
 const byName = new Map<string, number[]>();
 for (const p of pts) byName.set(p.name, [...(byName.get(p.name) ?? []), p.value]);
 for (const [name, values] of [...byName].sort()) console.log(`${name.padEnd(36)} ${values.length} points, last ${values.at(-1)}`);
 
-say(`Prometheus (${state.prometheusUrl}), behind the collector's Prometheus exporter`);
-await sleep(2000);
-for (const q of [`keda_scaler_metrics_value{namespace="${ns}"}`, `keda_scaler_active{namespace="${ns}"}`, `keda_internal_scale_loop_latency{namespace="${ns}"}`, `keda_resource_totals{namespace="${ns}"}`]) {
-  const r = (await (await fetch(`${state.prometheusUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: { value: [number, string] }[] } };
-  console.log(`${q.padEnd(60)} = ${r.data.result.map((x) => x.value[1]).join(', ') || '(none yet)'}`);
+say('what happened, from the metrics the collector received');
+const value = perPass(pts, 'keda.scaler.metrics.value').map((p, i): [number, number] => [i + 1, p.value]);
+const replicas = perPass(pts, 'scalepass.scaledobject.replicas.current').map((p, i): [number, number] => [i + 1, p.value]);
+if (value.length < 2 || replicas.length < 2) {
+  console.log(`(too few points to draw: ${value.length} metric values, ${replicas.length} replica counts)`);
+} else {
+  // two charts, each on its own scale: on one axis 23 queued orders would flatten 1 -> 4 -> 5 replicas
+  const chart = (series: [number, number][], title: string, color: 'ansiCyan' | 'ansiGreen') => plot(series, {
+    width: 48, height: 7, title, xLabel: 'pass', color,
+    customXAxisTicks: series.map(([x]) => x),
+    customYAxisTicks: [...new Set(series.map(([, y]) => y))],
+    formatter: (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1)),
+  });
+  console.log(chart(value, 'keda.scaler.metrics.value: the queue depth (target 5 per replica)', 'ansiCyan'));
+  console.log(chart(replicas, 'scalepass.scaledobject.replicas.current: orders-worker replicas', 'ansiGreen'));
 }
+
+say(`Prometheus (${state.prometheusUrl}), behind the collector's Prometheus exporter`);
+const queries = [`keda_scaler_metrics_value{namespace="${ns}"}`, `keda_scaler_active{namespace="${ns}"}`, `keda_internal_scale_loop_latency{namespace="${ns}"}`, `keda_resource_totals{namespace="${ns}"}`];
+const query = async (q: string) => ((await (await fetch(`${state.prometheusUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: { value: [number, string] }[] } }).data.result;
+// Prometheus scrapes the exporter on its own interval: wait for the first scrape that has the series
+for (const until = Date.now() + 15_000; (await query(queries[0]!)).length === 0 && Date.now() < until;) await sleep(500);
+for (const q of queries) console.log(`${q.padEnd(60)} = ${(await query(q)).map((x) => x.value[1]).join(', ') || '(none yet)'}`);
+
+say('the dashboard and alerts for these metrics');
+console.log('  Grafana: Dashboards > New > Import > upload dashboards/scalepass.json (choose the Prometheus data source)');
+console.log('  Prometheus: add dashboards/scalepass-alerts.yaml to rule_files');
 
 say('the control plane keeps running');
 console.log(`  source ${path.relative(root, path.join(state.dir, 'env'))} && test/harness/bin/kubectl get so -A`);

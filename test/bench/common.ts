@@ -107,7 +107,9 @@ export async function measuredRun(dist: string, o: RunEnv): Promise<MeasuredRun>
   const start = Date.now();
   const r = await execFileP('/usr/bin/time', ['-f', 'BENCHTIME %U %S %M', process.execPath, dist, '--output', 'json', ...o.args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: o.kubeconfig, OTEL_EXPORTER_OTLP_ENDPOINT: o.h.state.otlpEndpoint,
-      SCALEPASS_LOG_LEVEL: 'warn', ...o.env },
+      SCALEPASS_LOG_LEVEL: 'warn',
+      // e.g. BENCH_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the measured runs
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}), ...o.env },
     maxBuffer: 1 << 30,
   }).then((x) => ({ ...x, code: 0 }), (e: { stdout: string; stderr: string; code?: number }) => ({ stdout: e.stdout, stderr: e.stderr, code: e.code ?? 99 }));
   const wallS = (Date.now() - start) / 1000;
