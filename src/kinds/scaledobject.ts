@@ -157,6 +157,7 @@ class ScaledObjectRun implements KindRun<ScaledObject> {
       // KEDA records the composite metric as its own scaler, index 0
       const composite = { index: 0, type: COMPOSITE_METRIC, name: COMPOSITE_METRIC, metricName: COMPOSITE_METRIC };
       if (decision.composite.value !== undefined) rec.recordScalerValue(ref, composite, decision.composite.value);
+      rec.recordScalerTarget(ref, composite, decision.composite.target);
       rec.recordScalerActive(ref, composite, decision.composite.active);
     }
 

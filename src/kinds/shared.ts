@@ -12,10 +12,11 @@ export function distinct(xs: string[]): string {
   return [...new Set(xs.filter(Boolean))].join(',');
 }
 
-/** The values the decision used, on the report's triggers and as keda.scaler.metrics.value. */
+/** The values the decision used, on the report's triggers and as keda.scaler.metrics.value; each trigger's target beside it. */
 export function recordValues(ctx: PassContext, report: ObjectReport, measurements: readonly TriggerMeasurement[], values: Record<string, number>): void {
   const ref = { kind: report.kind, namespace: report.namespace, name: report.name };
   for (const m of measurements) {
+    if (Number.isFinite(m.target)) ctx.rec.recordScalerTarget(ref, triggerRef(m), m.target);
     const v = values[m.metricName];
     if (v === undefined) continue;
     const tr = report.triggers.find((t) => t.metricName === m.metricName);

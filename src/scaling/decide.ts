@@ -287,7 +287,7 @@ function scalingPass(ctx: PassContext): Decision {
     metricValues: Object.fromEntries(
       fallback.readings.flatMap((r) => (r.value !== undefined ? [[r.metricName, r.value] as const] : [])),
     ),
-    ...(composite ? { composite: { value: composite.value, active: composite.active } } : {}),
+    ...(composite ? { composite: { value: composite.value, active: composite.active, target: modifiers!.target } } : {}),
   });
 }
 

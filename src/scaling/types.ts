@@ -202,5 +202,5 @@ export interface Decision {
   /** metric values after fallback, per metric name, for reporting */
   metricValues: Record<string, number>;
   /** with scalingModifiers: the composite metric this pass (value absent when it could not be computed) */
-  composite?: { value?: number; active: boolean };
+  composite?: { value?: number; active: boolean; target: number };
 }

@@ -155,6 +155,9 @@ export const INSTRUMENTS = {
     HTTP_DURATION_ATTRIBUTES, true, HTTP_DURATION_BUCKETS),
 
   // scalepass's own: what an HPA object and KEDA's operator would otherwise show. Always emitted.
+  scalerMetricsTarget: spec('scalepass.scaler.metrics.target', 'gauge', 'double', '',
+    "Each scaler's target as the HPA uses it (AverageValue: per replica; Value: the whole metric; Utilization: percent of requests), beside keda.scaler.metrics.value with the same attributes.",
+    SCALER_ATTRIBUTES),
   replicasCurrent: spec('scalepass.scaledobject.replicas.current', 'gauge', 'int', '{replica}',
     "Replicas of the ScaledObject's scale target as the pass left it: what the pass wrote, else what it read.",
     SCALED_OBJECT_ATTRIBUTES),

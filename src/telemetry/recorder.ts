@@ -48,6 +48,8 @@ export interface BuildInfo {
 export interface Recorder {
   /** keda.scaler.metrics.value */
   recordScalerValue(ref: ScaledResourceRef, trigger: TriggerRef, value: number): void;
+  /** scalepass.scaler.metrics.target: the trigger's target, for dashboards to set beside the value */
+  recordScalerTarget(ref: ScaledResourceRef, trigger: TriggerRef, target: number): void;
   /** keda.scaler.active */
   recordScalerActive(ref: ScaledResourceRef, trigger: TriggerRef, active: boolean): void;
   /** keda.scaler.metrics.latency (whole ms, as KEDA), and .latency.seconds with current names */
@@ -232,6 +234,9 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
     recordScalerValue(ref, trigger, value) {
       set('scalerMetricsValue', scalerAttributes(ref, trigger), value);
     },
+    recordScalerTarget(ref, trigger, target) {
+      set('scalerMetricsTarget', scalerAttributes(ref, trigger), target);
+    },
     recordScalerActive(ref, trigger, active) {
       set('scalerActive', scalerAttributes(ref, trigger), active ? 1 : 0);
     },
@@ -303,6 +308,7 @@ export function createRecorder(meter: Meter, options: RecorderOptions): OwnedRec
 /** For runs with telemetry switched off (OTEL_SDK_DISABLED, OTEL_METRICS_EXPORTER=none). */
 export const noopRecorder: Recorder = {
   recordScalerValue() {},
+  recordScalerTarget() {},
   recordScalerActive() {},
   recordScalerLatency() {},
   recordScalerError() {},

@@ -136,15 +136,18 @@ describe('the Grafana dashboard, on real passes through the collector and Promet
     }
   }
 
-  it('shows the metric-api value of 7, the failing triggers\' errors, and the desired replicas for 7 items at target 2', async () => {
+  it('shows the metric-api value of 7 against its target of 2, the failing triggers\' errors, and the desired replicas for 7 items at target 2', async () => {
     const d = dashboard();
     const expr = (title: string, refId = 'A') => substitute(d.panels.find((p) => p.title === title)!.targets!.find((t) => t.refId === refId)!.expr, ns);
     const value = await prom(onlyRun(expr('Metric value (HPA input)'), run));
     assert.deepEqual(value.map((r) => [r.metric.scaledObject, r.metric.scaler, Number(r.value[1])]), [['api', 'queue', 7]]);
     const desired = await prom(onlyRun(expr('Replicas: current and desired', 'B'), run));
     assert.deepEqual(desired.map((r) => [r.metric.scaledObject, Number(r.value[1])]).sort(), [['api', 4], ['orders', 2]]);
-    const perReplica = await prom(onlyRun(expr('Metric value per desired replica (compare with the target)'), run));
+    const perReplica = await prom(onlyRun(expr('Metric value per desired replica vs target'), run));
     assert.deepEqual(perReplica.map((r) => [r.metric.scaledObject, Number(r.value[1])]), [['api', 7 / 4]]);
+    // the triggers' targets beside it: 2 for api's metrics-api trigger, also for the failing ones (their spec parsed)
+    const target = await prom(onlyRun(expr('Metric value per desired replica vs target', 'B'), run));
+    assert.deepEqual(target.filter((r) => r.metric.scaledObject === 'api').map((r) => [r.metric.scaler, Number(r.value[1])]), [['queue', 2]]);
     const errors = await prom(onlyRun(expr('Scaler errors per trigger'), run));
     assert.deepEqual(errors.map((r) => `${r.metric.scaledObject ?? r.metric.scaledJob}/${r.metric.scaler}`).sort(), ['orders/backlog', 'reports/pending']);
     assert.ok(errors.every((r) => Number(r.value[1]) > 0), JSON.stringify(errors));

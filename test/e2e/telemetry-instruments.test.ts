@@ -157,6 +157,12 @@ describe('KEDA\'s newer instruments and scalepass\'s own, through the real colle
       assert.equal(applied, want);
       assert.equal(r.gauge('scalepass.scaledobject.replicas.current', 'w'), applied);
       assert.equal(r.gauge('scalepass.scaledobject.replicas.desired', 'w'), applied);
+      // the trigger's target beside its value, on the same series, so a dashboard can set one against the other
+      const value = r.pts.filter((x) => x.name === 'keda.scaler.metrics.value' && x.attrs.scaledObject === 'w');
+      const target = r.pts.filter((x) => x.name === 'scalepass.scaler.metrics.target' && x.attrs.scaledObject === 'w');
+      assert.equal(target.length, 1, JSON.stringify(target.map((x) => x.attrs)));
+      assert.deepEqual(target[0]!.attrs, value[0]!.attrs);
+      assert.deepEqual([target[0]!.type, target[0]!.value, value[0]!.value], ['gauge', 2, 7]);
       // the run's duration, once, as a histogram in seconds, by outcome
       const d = r.pts.filter((x) => x.name === 'scalepass.pass.duration');
       assert.equal(d.length, 1);

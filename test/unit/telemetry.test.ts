@@ -36,6 +36,7 @@ function telemetry(emitCurrentKedaNames: boolean): { t: Telemetry; exporter: InM
 function recordEverything(t: Telemetry): void {
   const r = t.recorder;
   r.recordScalerValue(so, named, 7);
+  r.recordScalerTarget(so, named, 5);
   r.recordScalerActive(so, named, true);
   r.recordScalerLatency(so, named, 12.7);
   r.recordScalerError(so, unnamed);
@@ -46,6 +47,7 @@ function recordEverything(t: Telemetry): void {
   r.recordTriggerTotals('redis', 3);
   r.recordPaused(so, true);
   r.recordScalerValue(sj, named, 3);
+  r.recordScalerTarget(sj, named, 1);
   r.recordScalerActive(sj, named, true);
   r.recordScalerLatency(sj, named, 4.2);
   r.recordScalerError(sj, unnamed);
@@ -94,7 +96,7 @@ const currentNames = [
   'keda.scaler.empty.upstream.responses', 'keda.scaler.http.requests.count', 'keda.scaler.http.request.duration.seconds',
 ];
 // scalepass's own, always emitted: what no HPA object shows
-const ownNames = ['scalepass.scaledobject.replicas.current', 'scalepass.scaledobject.replicas.desired', 'scalepass.pass.duration', 'scalepass.pass.objects', 'scalepass.pass.rounds', 'scalepass.pass.evaluations'];
+const ownNames = ['scalepass.scaler.metrics.target', 'scalepass.scaledobject.replicas.current', 'scalepass.scaledobject.replicas.desired', 'scalepass.pass.duration', 'scalepass.pass.objects', 'scalepass.pass.rounds', 'scalepass.pass.evaluations'];
 const defaultNames = [...seedNames, ...ownNames];
 const specs = Object.values(INSTRUMENTS) as InstrumentSpec[];
 

@@ -85,7 +85,7 @@ describe('status with scalingModifiers', () => {
     assert.equal(d.status.compositeScalerName, 'composite-metric');
     assert.deepEqual(d.status.triggersActivity, { 's0-redis-orders': { isActive: false }, 's1-postgresql': { isActive: false } });
     assert.deepEqual(d.status.externalMetricNames, ['s0-redis-orders', 's1-postgresql']);
-    assert.deepEqual(d.composite, { value: 23, active: true });
+    assert.deepEqual(d.composite, { value: 23, active: true, target: 5 });
   });
   it('an empty scalingModifiers block is not used (KEDA compares it to the zero value)', () => {
     const d = run({ replicas: 2, spec: { triggers: TRIGGERS, advanced: { scalingModifiers: {} } }, measurements: [queue(13), db(10)], status: ACTIVE });
