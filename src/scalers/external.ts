@@ -15,10 +15,11 @@
 
 import { createHash } from 'node:crypto';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
-import { fromJSON } from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
+import type { fromJSON } from '@grpc/proto-loader';
 import schema from '../../schemas/scalers/external.schema.json' with { type: 'json' };
 import { redact } from './http.ts';
+import { commonJsExports, lazyModule } from './lazy-module.ts';
 import { metricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type MetricSpec, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 
@@ -104,11 +105,13 @@ interface Calls {
 // int64 as a JS number: targets and queue lengths stay far below 2^53
 const PROTO_OPTIONS = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
 let methods: grpc.ServiceDefinition | undefined;
+const grpcLibs = lazyModule(async () => ({ grpc: commonJsExports(await import('@grpc/grpc-js')), loader: commonJsExports(await import('@grpc/proto-loader')) }));
+type GrpcLibs = Awaited<ReturnType<typeof grpcLibs.load>>;
 
-function method(name: keyof Calls): grpc.MethodDefinition<object, object> {
+function method(libs: GrpcLibs, name: keyof Calls): grpc.MethodDefinition<object, object> {
   // protobufjs' typings demand a `comment` on every method and know no map fields, unlike its own toJSON()
   const descriptor = EXTERNAL_SCALER_DESCRIPTOR as unknown as Parameters<typeof fromJSON>[0];
-  methods ??= fromJSON(descriptor, PROTO_OPTIONS)['externalscaler.ExternalScaler'] as grpc.ServiceDefinition;
+  methods ??= libs.loader.fromJSON(descriptor, PROTO_OPTIONS)['externalscaler.ExternalScaler'] as grpc.ServiceDefinition;
   return methods[name]!;
 }
 
@@ -151,7 +154,7 @@ export const createExternalScaler: ScalerFactory = (ctx) => {
   let learned: string | undefined;
   let lease: Pooled | undefined;
 
-  const acquire = (): grpc.Client => {
+  const acquire = ({ grpc }: GrpcLibs): grpc.Client => {
     if (lease) return lease.client;
     let pooled = pool.get(poolKey);
     if (!pooled) {
@@ -171,9 +174,10 @@ export const createExternalScaler: ScalerFactory = (ctx) => {
     return pooled.client;
   };
 
-  const call = <M extends keyof Calls>(name: M, request: Calls[M][0], signal: AbortSignal): Promise<Calls[M][1]> => {
-    const client = acquire();
-    const m = method(name);
+  const call = async <M extends keyof Calls>(name: M, request: Calls[M][0], signal: AbortSignal): Promise<Calls[M][1]> => {
+    const libs = await grpcLibs.load();
+    const client = acquire(libs);
+    const m = method(libs, name);
     return new Promise((resolve, reject) => {
       const fail = (why: string): void => reject(new Error(redact(`error calling external scaler ${address}: ${name}: ${why}`, secrets)));
       if (signal.aborted) return fail(`aborted (${reasonText(signal.reason)})`);
@@ -181,7 +185,7 @@ export const createExternalScaler: ScalerFactory = (ctx) => {
       const unary = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, request, (err, res) => {
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) fail(`aborted (${reasonText(signal.reason)})`);
-        else if (err) fail(`${grpc.status[err.code] ?? err.code}: ${tidy(err.details)}`);
+        else if (err) fail(`${libs.grpc.status[err.code] ?? err.code}: ${tidy(err.details)}`);
         else resolve(res as Calls[M][1]);
       });
       signal.addEventListener('abort', onAbort, { once: true });

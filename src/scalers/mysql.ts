@@ -1,13 +1,16 @@
 // KEDA's mysql trigger: run a query and read one number from its first row. The connection is a Go MySQL
 // DSN (what KEDA's go-sql-driver reads) or separate host/port/dbName/username/password.
 
-import mysql from 'mysql2';
+import type * as mysql from 'mysql2';
+import { lazyModule } from './lazy-module.ts';
 import schema from '../../schemas/scalers/mysql.schema.json' with { type: 'json' };
 import { redact } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 import { abortable, errorText } from './abort.ts';
 import { AcquireError, clientsFor, type ClientRegistry, type Connector } from './clients.ts';
+
+const mysql2 = lazyModule(() => import('mysql2').then((m) => m.default));
 
 interface MysqlParams {
   query: string;
@@ -246,9 +249,10 @@ class MysqlEndpoint {
         : t.tls === 'verify' ? [{ rejectUnauthorized: true }]
           : t.tls === 'skip-verify' ? [{ rejectUnauthorized: false }]
             : [{ rejectUnauthorized: false }, false];
+    const lib = await mysql2.load();
     let last: unknown;
     for (const ssl of modes) {
-      const conn = mysql.createConnection({
+      const conn = lib.createConnection({
         ...(t.socketPath ? { socketPath: t.socketPath } : { host: t.host, port: t.port }),
         user: t.user,
         password: t.password,

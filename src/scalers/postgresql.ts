@@ -4,7 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import pg from 'pg';
+import type * as pg from 'pg';
+import { lazyModule } from './lazy-module.ts';
 import type { ConnectionOptions } from 'node:tls';
 import schema from '../../schemas/scalers/postgresql.schema.json' with { type: 'json' };
 import { redact } from './http.ts';
@@ -12,6 +13,10 @@ import { metricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 import { abortable, errorText } from './abort.ts';
 import { AcquireError, clientsFor, type ClientRegistry, type Connector } from './clients.ts';
+
+const pgLib = lazyModule(() => import('pg').then((m) => m.default));
+/** a server's error reply; pg is loaded by then, since only a connection can produce one */
+const isDatabaseError = (err: unknown): err is pg.DatabaseError => pgLib.loaded !== undefined && err instanceof pgLib.loaded.DatabaseError;
 
 type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 const SSL_MODES: readonly string[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
@@ -300,7 +305,7 @@ class PgEndpoint {
             destroyClient(client);
           }),
         // an error about the query leaves the session usable; a FATAL one (the server ended it) or any other does not
-        (err) => !(err instanceof pg.DatabaseError) || err.severity === 'FATAL' || err.severity === 'PANIC',
+        (err) => !isDatabaseError(err) || err.severity === 'FATAL' || err.severity === 'PANIC',
       );
     } catch (err) {
       if (err instanceof AcquireError) throw new Error(this.#text(`could not connect to postgreSQL at ${this.#where}: ${errorText(err.cause)}`));
@@ -321,11 +326,12 @@ class PgEndpoint {
 
   /** A connected client, trying the TLS modes sslmode allows in pgx's order; rejects with the last attempt's error. */
   async #connect(signal: AbortSignal, lost: () => void): Promise<pg.Client> {
+    const lib = await pgLib.load();
     let last: unknown;
     for (const attempt of attempts(this.#t)) {
       let client: pg.Client;
       try {
-        client = new pg.Client(this.#config(attempt));
+        client = new lib.Client(this.#config(attempt));
       } catch (err) {
         last = err;
         break;
@@ -341,7 +347,7 @@ class PgEndpoint {
       } catch (err) {
         destroyClient(client);
         last = err;
-        if (signal.aborted || (err instanceof pg.DatabaseError && FINAL_CODES.has(err.code ?? ''))) break;
+        if (signal.aborted || (isDatabaseError(err) && FINAL_CODES.has(err.code ?? ''))) break;
       }
     }
     throw last;

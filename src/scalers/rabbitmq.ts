@@ -4,13 +4,17 @@
 
 import { createPrivateKey } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import type * as amqp from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
+import { lazyModule } from './lazy-module.ts';
 import schema from '../../schemas/scalers/rabbitmq.schema.json' with { type: 'json' };
 import { describeUrl, HttpClient, httpTimeoutMs, redact, redactedExcerpt, type Secret } from './http.ts';
 import { metricName, normalizeMetricName, parseParams, type ParamSchema } from './metadata.ts';
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory, type ScalerTelemetry } from './types.ts';
 import { abortable } from './abort.ts';
 import { ClientCredentialsTokens, endpointParams, endpointParamsConflict, scopeList, type ClientCredentials } from './oauth2-client-credentials.ts';
+
+const amqplib = lazyModule(() => import('amqplib').then((m) => m.default));
 
 type Mode = 'QueueLength' | 'MessageRate' | 'DeliverGetRate' | 'PublishedToDeliveredRatio' | 'ExpectedQueueConsumptionTime';
 
@@ -246,7 +250,6 @@ function amqpSource(p: RabbitParams, tls: TlsMaterial | undefined, connectionNam
     clientProperties: { connection_name: connectionName },
     timeout: AMQP_DIAL_TIMEOUT_MS,
   };
-  if (p.username && p.password) socket.credentials = amqp.credentials.plain(p.username, p.password);
   if (tls) {
     Object.assign(socket, { cert: tls.cert, key: tls.key }, tls.ca ? { ca: [...rootCertificates, tls.ca] } : {});
     socket.rejectUnauthorized = !p.unsafeSsl;
@@ -260,8 +263,12 @@ function amqpSource(p: RabbitParams, tls: TlsMaterial | undefined, connectionNam
     if (!model) {
       const attempt = new AbortController();
       // net and tls sockets take a signal; the library hands its options straight to them
-      const options: amqp.SocketOptions & { signal: AbortSignal } = { ...socket, signal: AbortSignal.any([lifetime.signal, attempt.signal]) };
-      const opening: Promise<ChannelModel> = amqp.connect(url.href, options).then((m) => {
+      const socketSignal = AbortSignal.any([lifetime.signal, attempt.signal]);
+      const opening: Promise<ChannelModel> = amqplib.load().then((lib) => {
+        const options: amqp.SocketOptions & { signal: AbortSignal } = { ...socket, signal: socketSignal,
+          ...(p.username && p.password ? { credentials: lib.credentials.plain(p.username, p.password) } : {}) };
+        return lib.connect(url.href, options);
+      }).then((m) => {
         // a broken connection is reported by the next read; without listeners the library would throw
         m.on('error', () => {});
         m.on('close', () => {

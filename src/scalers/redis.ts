@@ -2,7 +2,8 @@
 // server. Also the connection shared with redis-streams, as KEDA shares it: addresses or host/port
 // lists, ACL user and password, database index, TLS from enableTLS or the TriggerAuthentication.
 
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { commonJsExports, lazyModule } from './lazy-module.ts';
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates, type ConnectionOptions } from 'node:tls';
 import schema from '../../schemas/scalers/redis.schema.json' with { type: 'json' };
@@ -11,6 +12,8 @@ import { metricName, normalizeMetricName, parseParams, type ParamSchema, type Pa
 import { ScalerConfigError, type MetricReading, type Scaler, type ScalerContext, type ScalerFactory } from './types.ts';
 import { abortable, errorText } from './abort.ts';
 import { AcquireError, clientsFor, type ClientRegistry, type Connector } from './clients.ts';
+
+const ioredis = lazyModule(async () => commonJsExports(await import('ioredis')));
 
 /** The connection parameters KEDA's redisConnectionInfo reads, after aliases are folded in. */
 export interface RedisConnectionParams {
@@ -273,7 +276,8 @@ export class RedisConnection {
       protocol: 2,
       disableClientInfo: true,
     };
-    const c: RedisClient = { redis: new Redis(options) };
+    const { Redis: Client } = await ioredis.load();
+    const c: RedisClient = { redis: new Client(options) };
     let connected = false;
     // the cause of a failed connect reaches only the 'error' event; connect() just says the connection closed
     c.redis.on('error', (err: unknown) => {

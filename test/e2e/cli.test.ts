@@ -102,6 +102,19 @@ describe('command line', () => {
     });
   }
 
+  it('a pass loads no database, cache, broker or gRPC client library until a trigger connects with one', async () => {
+    const port = await closedPort();
+    const { chunks } = await runLogged(['--flush-timeout-ms', '1000'], { KUBECONFIG: kubeconfig, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+    // what each loaded chunk was built from, by its source map
+    const sources = chunks.flatMap((c) => {
+      const map = path.join(path.dirname(DIST), `${c}.map`);
+      return fs.existsSync(map) ? (JSON.parse(fs.readFileSync(map, 'utf8')) as { sources: string[] }).sources : [];
+    });
+    assert.ok(sources.some((x) => x.includes('node_modules/@kubernetes/client-node/')), `the source maps name no package: ${chunks.join(' ')}`);
+    const heavy = ['ioredis', 'pg', 'mysql2', 'amqplib', '@grpc/grpc-js', '@grpc/proto-loader'];
+    assert.deepEqual(heavy.filter((lib) => sources.some((x) => x.includes(`node_modules/${lib}/`))), [], `loaded ${chunks.join(' ')}`);
+  });
+
   it('--version and --help answer without a cluster', async () => {
     const v = await runScalepass(['--version'], {});
     assert.equal(v.code, 0);
