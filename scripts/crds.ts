@@ -1,5 +1,7 @@
 // The CRDs in kustomize/base/crds are generated from schemas/ (the single source ajv also validates with).
-// `node scripts/crds.ts` writes them; test/unit/generated-in-sync.test.ts fails when they drift.
+// `node scripts/crds.ts` writes them, and the same files into the Helm chart (charts/scalepass/files/crds,
+// rendered by templates/crds.yaml when crds.install is true); test/unit/generated-in-sync.test.ts fails
+// when either drifts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,9 +73,14 @@ export function renderCrds(): Record<string, string> {
   return Object.fromEntries(Object.entries(outputs).map(([f, o]) => [f, header + yaml.dump(o, { lineWidth: -1, noRefs: true })]));
 }
 
+/** Where the generated CRDs live: the kustomize base, and the chart (not its crds/: Helm installs those unconditionally). */
+export const CRD_DIRS = ['kustomize/base/crds', 'charts/scalepass/files/crds'];
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const dir = path.join(root, 'kustomize/base/crds');
-  fs.mkdirSync(dir, { recursive: true });
-  for (const [f, text] of Object.entries(renderCrds())) fs.writeFileSync(path.join(dir, f), text);
-  console.log(`wrote ${Object.keys(outputs).length} CRDs to ${path.relative(root, dir)}`);
+  for (const rel of CRD_DIRS) {
+    const dir = path.join(root, rel);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(renderCrds())) fs.writeFileSync(path.join(dir, f), text);
+    console.log(`wrote ${Object.keys(outputs).length} CRDs to ${rel}`);
+  }
 }

@@ -11,14 +11,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './ports.ts';
 import { alive, start, stopGroup, waitFor, waitForChain, type Proc } from './proc.ts';
-import { kubeconfig, makePki } from './pki.ts';
+import { kubeconfig, makePki, type Pki } from './pki.ts';
 import { apiClient, createNodes, createProbe, NODE_NAMES, probeNodeMetrics, probePodMetrics, probePodReady, registerMetricsApi } from './nodes.ts';
 import { get, tcpOpen } from './probe.ts';
 import { ensureServices } from './services.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const HARNESS_DIR = process.env.SCALEPASS_HARNESS_DIR ?? path.join(ROOT, '.harness');
-const BIN = path.join(ROOT, 'test/harness/bin');
+export const BIN = path.join(ROOT, 'test/harness/bin');
 
 export interface HarnessState {
   owner: number;
@@ -140,6 +140,38 @@ service:
 `;
 }
 
+/** etcd as the harness runs it: one member on loopback, no fsync (test data only). */
+export function etcdArgs(dataDir: string, clientPort: number, peerPort: number): string[] {
+  return [
+    '--name=harness', `--data-dir=${dataDir}`,
+    `--listen-client-urls=http://127.0.0.1:${clientPort}`, `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
+    `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-cluster=harness=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync=true',
+    '--quota-backend-bytes=2147483648', '--log-level=warn',
+  ];
+}
+
+/** kube-apiserver as the harness runs it: TLS, RBAC, TokenRequest, the aggregation layer. */
+export function apiserverArgs(o: { etcdPort: number; port: number; certDir: string; pki: Pki }): string[] {
+  const { pki } = o;
+  const server = `https://127.0.0.1:${o.port}`;
+  return [
+    `--etcd-servers=http://127.0.0.1:${o.etcdPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
+    `--secure-port=${o.port}`, `--cert-dir=${o.certDir}`, `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
+    `--client-ca-file=${pki.ca}`, '--authorization-mode=RBAC',
+    `--service-account-issuer=${server}`, `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
+    '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
+    // TaintNodesByCondition would taint every new Node not-ready; only the node lifecycle controller removes
+    // that, and it is not run (it would also evict pods from kwok's nodes on its own schedule)
+    '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition', '--endpoint-reconciler-type=none', '--v=1',
+    // aggregation layer, for metrics-server's metrics.k8s.io
+    `--requestheader-client-ca-file=${pki.frontProxyCa}`, '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--proxy-client-cert-file=${pki.frontProxyClientCert}`, `--proxy-client-key-file=${pki.frontProxyClientKey}`,
+  ];
+}
+
 export async function up(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<{ state: HarnessState; started: boolean }> {
   const existing = readState();
   if (await isUp(existing)) return { state: existing!, started: false };
@@ -193,13 +225,7 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
     // Machine services in the background while the control plane boots.
     const services = ensureServices(log);
 
-    const etcd = start('etcd', path.join(BIN, 'etcd'), [
-      '--name=harness', `--data-dir=${dir}/etcd`,
-      `--listen-client-urls=http://127.0.0.1:${etcdC}`, `--advertise-client-urls=http://127.0.0.1:${etcdC}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdP}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdP}`,
-      `--initial-cluster=harness=http://127.0.0.1:${etcdP}`, '--unsafe-no-fsync=true',
-      '--quota-backend-bytes=2147483648', '--log-level=warn',
-    ], logs);
+    const etcd = start('etcd', path.join(BIN, 'etcd'), etcdArgs(`${dir}/etcd`, etcdC, etcdP), logs);
     procs.push(etcd); save();
     timings.etcd = await waitFor(etcd, 'healthy', async () => (await get(`http://127.0.0.1:${etcdC}/health`)).body.includes('"health":"true"'), 30_000);
 
@@ -221,21 +247,7 @@ export async function up(log: (s: string) => void = (s) => process.stderr.write(
     const natsProc = start('nats', natsBin, ['-a', '127.0.0.1', '-p', String(nats), '-m', String(natsMon), '-js', '-sd', `${dir}/nats`], logs);
     procs.push(natsProc);
 
-    const apiserver = start('kube-apiserver', path.join(BIN, 'kube-apiserver'), [
-      `--etcd-servers=http://127.0.0.1:${etcdC}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
-      `--secure-port=${ap}`, `--cert-dir=${dir}/pki`, `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
-      `--client-ca-file=${pki.ca}`, '--authorization-mode=RBAC',
-      `--service-account-issuer=${server}`, `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
-      '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
-      // TaintNodesByCondition would taint every new Node not-ready; only the node lifecycle controller removes
-      // that, and it is not run (it would also evict pods from kwok's nodes on its own schedule)
-      '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition', '--endpoint-reconciler-type=none', '--v=1',
-      // aggregation layer, for metrics-server's metrics.k8s.io
-      `--requestheader-client-ca-file=${pki.frontProxyCa}`, '--requestheader-allowed-names=front-proxy-client',
-      '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
-      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-      `--proxy-client-cert-file=${pki.frontProxyClientCert}`, `--proxy-client-key-file=${pki.frontProxyClientKey}`,
-    ], logs);
+    const apiserver = start('kube-apiserver', path.join(BIN, 'kube-apiserver'), apiserverArgs({ etcdPort: etcdC, port: ap, certDir: `${dir}/pki`, pki }), logs);
     procs.push(apiserver); save();
     timings['kube-apiserver'] = await waitFor(apiserver, 'ready (/readyz)', async () => (await get(`${server}/readyz`, tls)).status === 200, 180_000);
 
