@@ -23,7 +23,7 @@ import { create, deployment, scaledObject, specReplicas, type PassJson } from '.
 import { startMetricsServer, type MetricsServer } from '../helpers/metrics-server.ts';
 import { readImage, unpackLayers, listTree, type OciImage } from '../helpers/oci-image.ts';
 import { runImage, type ImageRunOptions } from '../helpers/image-run.ts';
-import { ENTRYPOINT, USER, WORKDIR } from '../../scripts/image/spec.ts';
+import { ENTRYPOINT, LAYERS, USER, WORKDIR } from '../../scripts/image/spec.ts';
 
 const run = promisify(execFile);
 const SOURCE = 'https://example.invalid/scalepass';
@@ -174,6 +174,17 @@ describe('container image', () => {
       assert.ok(!secretHashes.has(hash), `${p} is a key or token of the harness`);
       if (!isElf(file)) assert.ok(!content.includes('PRIVATE KEY-----'), `${p} holds a private key`);
     }
+  });
+
+  it('the Dockerfile\'s staging step (scripts/image.ts --stage-only) lays out the image\'s files exactly', async () => {
+    const out = path.join(tmp, 'stage');
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    delete env.NODE_OPTIONS;
+    await run(path.join(ROOT, 'node_modules/.bin/node'), [path.join(ROOT, 'scripts/image.ts'), '--stage-only', out], { cwd: ROOT, env, maxBuffer: 16 << 20 });
+    const entriesOf = (dir: string) => [...listTree([dir])].map(([p, { file, st }]) =>
+      `${p} ${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.isSymbolicLink() ? fs.readlinkSync(file) : st.isFile() ? crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex') : ''}`).sort();
+    for (const [i, name] of LAYERS.entries()) assert.deepEqual(entriesOf(path.join(out, name)), entriesOf(layers[i]!), `layer ${name}`);
   });
 
   it('runs as the CronJob\'s pod: uid 65532 without capabilities, read-only root, a writable /tmp, and the entrypoint answers --version', async () => {
