@@ -164,7 +164,10 @@ describe('container image', () => {
     const tracked = new Map(execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean)
       .filter((f) => fs.existsSync(path.join(ROOT, f)) && fs.statSync(path.join(ROOT, f)).isFile() && fs.statSync(path.join(ROOT, f)).size > 0)
       .map((f) => [sha(fs.readFileSync(path.join(ROOT, f))), f]));
-    const harnessSecrets = fs.readdirSync(h.state.dir).filter((f) => /\.(key|kubeconfig|token)$|^env$/.test(f)).map((f) => path.join(h.state.dir, f)).filter((f) => fs.statSync(f).isFile());
+    // the harness's private keys (pki/), kubeconfigs and tokens
+    const harnessSecrets = [h.state.dir, path.join(h.state.dir, 'pki')].filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d)
+      .filter((f) => /\.(key|kubeconfig|token)$|^env$/.test(f)).map((f) => path.join(d, f))).filter((f) => fs.statSync(f).isFile());
+    assert.ok(harnessSecrets.some((f) => f.endsWith('.key')), `the harness's keys were found: ${harnessSecrets.length} files`);
     const secretHashes = new Set(harnessSecrets.map((f) => sha(fs.readFileSync(f))));
     for (const [p, { file, st }] of tree) {
       if (!st.isFile() || st.size === 0) continue;
