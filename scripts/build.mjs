@@ -1,7 +1,7 @@
 // Bundles src/run.ts into dist/ with esbuild. The entry stays tiny: --help/--version never load the
 // Kubernetes client, the OpenTelemetry SDK or the scalers; those live in chunks loaded on first use.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 let commit = process.env.SCALEPASS_GIT_COMMIT ?? '';
@@ -57,6 +57,8 @@ const result = await build({
   plugins: [grpcRequire],
   logLevel: 'warning',
 });
+// dist/ run on its own (an image, a copy without the repo) is ES modules by this, not by detection
+writeFileSync(new URL('../dist/package.json', import.meta.url), JSON.stringify({ type: 'module' }) + '\n');
 const outs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
 const total = outs.reduce((n, [, o]) => n + o.bytes, 0);
 console.log(`dist/run.js + ${outs.length - 1} chunks, ${(total / 1024).toFixed(0)} KiB (version ${pkg.version}, commit ${commit})`);

@@ -5,7 +5,8 @@
 #   kwok (simulated nodes and kubelets)  (test/harness/kwok)
 #   metrics-server (metrics.k8s.io from the nodes' /metrics/resource)  (test/harness/metrics-server)
 #   helm (the chart's tests: lint, template, install/upgrade/uninstall)  (test/harness/helm)
-# kwok, metrics-server and helm each have their own module: in the k8s module MVS would raise the
+#   crane (go-containerregistry: assembles and checks the OCI image, npm run image)  (test/harness/crane)
+# kwok, metrics-server, helm and crane each have their own module: in the k8s module MVS would raise the
 # dependencies they share with Kubernetes, and the control plane would no longer be the pinned one.
 # Binaries are cached by a hash of everything that affects them; a warm run is a no-op.
 set -euo pipefail
@@ -28,7 +29,7 @@ K8S_LD="-s -w -X k8s.io/component-base/version.gitVersion=$K8S -X k8s.io/compone
 key="$( {
   go version; go env GOOS GOARCH; echo "$K8S_LD"
   cat "$here/versions.env" "$here/build.sh"
-  find "$here/k8s" "$here/otelcol" "$here/kwok" "$here/metrics-server" "$here/helm" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | sort -z | xargs -0 cat
+  find "$here/k8s" "$here/otelcol" "$here/kwok" "$here/metrics-server" "$here/helm" "$here/crane" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | sort -z | xargs -0 cat
 } | sha256sum | cut -c1-16)"
 
 cache="${HARNESS_CACHE:-$HOME/.cache/scalepass-harness}"
@@ -46,7 +47,7 @@ flock 9
 if [ -f "$out/.complete" ]; then ln -sfn "$out" "$link"; echo "harness binaries up to date ($key)"; exit 0; fi
 
 # The pinned versions in versions.env are the ones the modules require (a bump touches both).
-for pin in "kwok sigs.k8s.io/kwok $KWOK" "metrics-server sigs.k8s.io/metrics-server $METRICS_SERVER" "k8s k8s.io/kubernetes $K8S" "helm helm.sh/helm/v4 $HELM"; do
+for pin in "kwok sigs.k8s.io/kwok $KWOK" "metrics-server sigs.k8s.io/metrics-server $METRICS_SERVER" "k8s k8s.io/kubernetes $K8S" "helm helm.sh/helm/v4 $HELM" "crane github.com/google/go-containerregistry $CRANE"; do
   set -- $pin
   if ! grep -Eq "^\s*$2 $3( |$)" "$here/$1/go.mod"; then
     echo "harness build: $1/go.mod does not require $2 $3 (versions.env); bump both together" >&2; exit 1
@@ -79,6 +80,8 @@ echo "harness build: building into $out (first build on a machine takes a while:
 # helm's Makefile sets its version the same way (a release build has no metadata)
 (cd "$here/helm"
  timed helm go build -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM" -o "$tmp/helm" helm.sh/helm/v4/cmd/helm)
+(cd "$here/crane"
+ timed crane go build -ldflags "-s -w" -o "$tmp/crane" github.com/google/go-containerregistry/cmd/crane)
 
 "$tmp/kube-apiserver" --version >/dev/null
 "$tmp/kube-controller-manager" --version >/dev/null
@@ -89,6 +92,7 @@ echo "harness build: building into $out (first build on a machine takes a while:
 "$tmp/etcd" --version >/dev/null
 "$tmp/otelcol-harness" --version >/dev/null
 [ "$("$tmp/helm" version --template '{{.Version}}')" = "$HELM" ] || { echo "harness build: helm does not report $HELM" >&2; exit 1; }
+"$tmp/crane" version >/dev/null
 rm -f "$tmp"/.log-* "$tmp"/.rss-*
 rm -rf "$out"; mv "$tmp" "$out"; touch "$out/.complete"
 ln -sfn "$out" "$link"
