@@ -24,12 +24,12 @@ const MASK = '***';
 /** Replaces every form of every secret by `***`. */
 export function redact(text: string, secrets: readonly Secret[]): string {
   let out = text;
-  for (const re of patterns(secrets)) out = out.replace(re, MASK);
+  for (const hide of patterns(secrets)) out = hide(out);
   return out;
 }
 
-/** One regex per plain text or base64 form to hide, longest first so a secret inside another goes with it. */
-function patterns(secrets: readonly Secret[]): RegExp[] {
+/** One replacement per plain text or base64 form to hide, longest first so a secret inside another goes with it. */
+function patterns(secrets: readonly Secret[]): Array<(text: string) => string> {
   const plain = new Set<string>();
   const encoded = new Set<string>();
   const addValue = (v: string): void => {
@@ -51,13 +51,18 @@ function patterns(secrets: readonly Secret[]): RegExp[] {
   return forms
     .sort((a, b) => b.text.length - a.text.length)
     .map(({ text, padded }) => {
-      // a PEM key would make a regex of megabytes: long values only as written and as a JSON string
-      let body = text.length > LONG_LENGTH
-        ? `(?:${escapeRegex(text)}|${escapeRegex(JSON.stringify(text).slice(1, -1))})`
-        : [...text].map(charForms).join('');
+      // a PEM key or a CA bundle would make a regex of megabytes (V8 refuses one past about 50,000
+      // characters, and the error would carry the value): long values only as written and as a JSON
+      // string, replaced as plain text; base64 padding left after them hides nothing
+      if (text.length > LONG_LENGTH) {
+        const written = [text, JSON.stringify(text).slice(1, -1)];
+        return (s: string) => written.reduce((acc, w) => acc.split(w).join(MASK), s);
+      }
+      let body = [...text].map(charForms).join('');
       // base64 padding, as written or percent-encoded, goes with the value
       if (padded) body += '(?:=|%3[dD]){0,2}';
-      return new RegExp(text.length < ANYWHERE_LENGTH ? `(?<![A-Za-z0-9])${body}(?![A-Za-z0-9])` : body, 'g');
+      const re = new RegExp(text.length < ANYWHERE_LENGTH ? `(?<![A-Za-z0-9])${body}(?![A-Za-z0-9])` : body, 'g');
+      return (s: string) => s.replace(re, MASK);
     });
 }
 
