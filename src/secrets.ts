@@ -140,8 +140,9 @@ export function triggerSecrets(trigger: TriggerSpec, inputs: TriggerInputsLike |
   const params: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(inputs?.authParams ?? {})) params.push([k, v]);
   for (const [k, envName] of Object.entries(metadata)) {
-    const v = k.endsWith('FromEnv') ? inputs?.resolvedEnv[envName.trim()] : undefined;
-    if (v !== undefined) params.push([k.slice(0, -'FromEnv'.length), v]);
+    const env = inputs?.resolvedEnv;
+    const v = k.endsWith('FromEnv') && env && Object.hasOwn(env, envName.trim()) ? env[envName.trim()] : undefined;
+    if (typeof v === 'string') params.push([k.slice(0, -'FromEnv'.length), v]);
   }
   const out: Secret[] = [];
   const users: string[] = [];
@@ -169,6 +170,8 @@ export function credentialsIn(value: string): Secret[] {
     const password = unescapeOr(m[2]!);
     out.push(m[2]!, { user, password });
   }
+  // MySQL's DSN: the password is written raw and runs to the last '@' before `net(address)`
+  for (const m of value.matchAll(/(?:^|\s)([^\s:/@]*):(.+)@[a-z0-9]*\(/gi)) out.push(m[2]!, { user: m[1]!, password: m[2]! });
   for (const m of value.matchAll(/(?:^|[\s;?&])\w*password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"([^"]*)"|([^\s;&]+))/gi)) {
     out.push((m[1] ?? m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1'));
   }
