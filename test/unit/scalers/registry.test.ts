@@ -101,4 +101,10 @@ describe('parameters the fuzzing found mishandled', () => {
       assert.equal(scaler.spec.target, 1, name);
     }
   });
+
+  it('refuses a metricType other than AverageValue or Value (the CRD admits any text), and reads an empty one as AverageValue, as KEDA does', () => {
+    const t = (metricType: string): TriggerSpec => ({ type: 'prometheus', metadata: { serverAddress: 'http://127.0.0.1:9', query: 'up', threshold: '1' }, metricType: metricType as TriggerSpec['metricType'] });
+    assert.throws(() => createScaler(ctx(t('averagevalue'))), (e: unknown) => e instanceof ScalerConfigError && e.field === 'metricType' && /metricType "averagevalue" is unsupported/.test(e.message));
+    assert.equal(createScaler(ctx(t(''))).spec.metricType, 'AverageValue');
+  });
 });
