@@ -24,12 +24,12 @@ const MASK = '***';
 /** Replaces every form of every secret by `***`. */
 export function redact(text: string, secrets: readonly Secret[]): string {
   let out = text;
-  for (const re of patterns(secrets)) out = out.replace(re, MASK);
+  for (const hide of patterns(secrets)) out = hide(out);
   return out;
 }
 
-/** One regex per plain text or base64 form to hide, longest first so a secret inside another goes with it. */
-function patterns(secrets: readonly Secret[]): RegExp[] {
+/** One replacement per plain text or base64 form to hide, longest first so a secret inside another goes with it. */
+function patterns(secrets: readonly Secret[]): Array<(text: string) => string> {
   const plain = new Set<string>();
   const encoded = new Set<string>();
   const addValue = (v: string): void => {
@@ -51,13 +51,18 @@ function patterns(secrets: readonly Secret[]): RegExp[] {
   return forms
     .sort((a, b) => b.text.length - a.text.length)
     .map(({ text, padded }) => {
-      // a PEM key would make a regex of megabytes: long values only as written and as a JSON string
-      let body = text.length > LONG_LENGTH
-        ? `(?:${escapeRegex(text)}|${escapeRegex(JSON.stringify(text).slice(1, -1))})`
-        : [...text].map(charForms).join('');
+      // a PEM key or a CA bundle would make a regex of megabytes (V8 refuses one past about 50,000
+      // characters, and the error would carry the value): long values only as written and as a JSON
+      // string, replaced as plain text; base64 padding left after them hides nothing
+      if (text.length > LONG_LENGTH) {
+        const written = [text, JSON.stringify(text).slice(1, -1)];
+        return (s: string) => written.reduce((acc, w) => acc.split(w).join(MASK), s);
+      }
+      let body = [...text].map(charForms).join('');
       // base64 padding, as written or percent-encoded, goes with the value
       if (padded) body += '(?:=|%3[dD]){0,2}';
-      return new RegExp(text.length < ANYWHERE_LENGTH ? `(?<![A-Za-z0-9])${body}(?![A-Za-z0-9])` : body, 'g');
+      const re = new RegExp(text.length < ANYWHERE_LENGTH ? `(?<![A-Za-z0-9])${body}(?![A-Za-z0-9])` : body, 'g');
+      return (s: string) => s.replace(re, MASK);
     });
 }
 
@@ -135,8 +140,9 @@ export function triggerSecrets(trigger: TriggerSpec, inputs: TriggerInputsLike |
   const params: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(inputs?.authParams ?? {})) params.push([k, v]);
   for (const [k, envName] of Object.entries(metadata)) {
-    const v = k.endsWith('FromEnv') ? inputs?.resolvedEnv[envName.trim()] : undefined;
-    if (v !== undefined) params.push([k.slice(0, -'FromEnv'.length), v]);
+    const env = inputs?.resolvedEnv;
+    const v = k.endsWith('FromEnv') && env && Object.hasOwn(env, envName.trim()) ? env[envName.trim()] : undefined;
+    if (typeof v === 'string') params.push([k.slice(0, -'FromEnv'.length), v]);
   }
   const out: Secret[] = [];
   const users: string[] = [];
@@ -164,6 +170,8 @@ export function credentialsIn(value: string): Secret[] {
     const password = unescapeOr(m[2]!);
     out.push(m[2]!, { user, password });
   }
+  // MySQL's DSN: the password is written raw and runs to the last '@' before `net(address)`
+  for (const m of value.matchAll(/(?:^|\s)([^\s:/@]*):(.+)@[a-z0-9]*\(/gi)) out.push(m[2]!, { user: m[1]!, password: m[2]! });
   for (const m of value.matchAll(/(?:^|[\s;?&])\w*password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|"([^"]*)"|([^\s;&]+))/gi)) {
     out.push((m[1] ?? m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1'));
   }

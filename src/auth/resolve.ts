@@ -73,7 +73,7 @@ export class AuthCache {
 async function keyOf(cache: AuthCache, kind: 'Secret' | 'ConfigMap', ns: string, name: string, key: string, what: string): Promise<string> {
   const data = await cache.dataOf(kind, ns, name);
   if (!data) throw new AuthError(`${what}: ${kind} ${ns}/${name} not found`);
-  const v = data[key];
+  const v = Object.hasOwn(data, key) ? data[key] : undefined;
   if (v === undefined) throw new AuthError(`${what}: key "${key}" not found in ${kind} ${ns}/${name}`);
   return v;
 }
@@ -107,7 +107,8 @@ function pickContainer(containers: Container[], name: string | undefined, what: 
 
 /** All env vars of one container: envFrom first, then env with $(VAR) expansion, as the kubelet orders them. */
 async function containerEnv(cache: AuthCache, ns: string, c: Container): Promise<Record<string, string>> {
-  const env: Record<string, string> = {};
+  // no prototype: a key such as `constructor` or `valueOf` is a variable only when a container defines it
+  const env: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const from of c.envFrom ?? []) {
     const kind = from.configMapRef ? 'ConfigMap' : 'Secret';
     const ref = from.configMapRef ?? from.secretRef;
@@ -126,7 +127,7 @@ async function containerEnv(cache: AuthCache, ns: string, c: Container): Promise
       const kind = e.valueFrom.secretKeyRef ? 'Secret' : 'ConfigMap';
       const ref = (e.valueFrom.secretKeyRef ?? e.valueFrom.configMapKeyRef)!;
       const data = await cache.dataOf(kind, ns, ref.name);
-      const v = data?.[ref.key];
+      const v = data && Object.hasOwn(data, ref.key) ? data[ref.key] : undefined;
       if (v === undefined) {
         if (ref.optional) continue;
         throw new AuthError(`env ${e.name} of container "${c.name}": key "${ref.key}" of ${kind} ${ns}/${ref.name} not found`);
@@ -177,7 +178,7 @@ export async function resolveTriggerInputs(cache: AuthCache, env: EnvSource, tri
   for (const e of spec.env ?? []) {
     const c = pickContainer(await env.containers(), e.containerName, `${what} env ${e.parameter}`, env.where);
     const values = c ? await containerEnv(cache, ns, c) : {};
-    authParams[e.parameter] = values[e.name] ?? '';
+    authParams[e.parameter] = Object.hasOwn(values, e.name) ? values[e.name]! : '';
   }
   for (const r of spec.configMapTargetRef ?? []) {
     authParams[r.parameter] = await keyOf(cache, 'ConfigMap', secretNs, r.name, r.key, `${what} configMapTargetRef ${r.parameter}`);

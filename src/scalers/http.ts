@@ -97,7 +97,7 @@ export function authConfig(p: AuthParams): AuthConfig {
       if (!(AUTH_MODES as readonly string[]).includes(mode)) {
         throw new ScalerConfigError(
           'authModes',
-          `parameter "authModes" value "${p.authModes}" must be one of ${AUTH_MODES.join(', ')}`,
+          `parameter "authModes" value ${JSON.stringify(p.authModes)} must be one of ${AUTH_MODES.join(', ')}`,
         );
       }
       modes.add(mode as AuthMode);

@@ -32,16 +32,21 @@ const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, str
 ajv.addVocabulary(['x-order', 'x-secret', 'x-description']);
 const compiled = new Map<string, ValidateFunction>();
 
+/** `map[key]` when the map itself holds it: `valueOf`, `constructor` or `__proto__` never reach Object.prototype */
+function own(map: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
 function pick(key: string, order: string, src: ParamSources): string | undefined {
   for (const from of order) {
     let raw: string | undefined;
-    if (from === 'M') raw = src.metadata[key];
-    else if (from === 'A') raw = src.authParams[key];
+    if (from === 'M') raw = own(src.metadata, key);
+    else if (from === 'A') raw = own(src.authParams, key);
     else if (from === 'E') {
-      const envName = src.metadata[`${key}FromEnv`]?.trim();
-      raw = envName ? src.resolvedEnv[envName] : undefined;
+      const envName = own(src.metadata, `${key}FromEnv`)?.trim();
+      raw = envName ? own(src.resolvedEnv, envName) : undefined;
     }
-    const v = raw?.trim();
+    const v = typeof raw === 'string' ? raw.trim() : undefined;
     if (v) return v;
   }
   return undefined;
@@ -77,6 +82,11 @@ export function parseParams<T>(schema: ParamSchema, src: ParamSources): T {
   if (!validate(out)) {
     const first = describe(validate.errors![0]!, schema);
     throw new ScalerConfigError(first.field, first.message);
+  }
+  // ajv's coercion turns "Infinity" and "1e309" into numbers that pass `number` and even `integer`;
+  // no target, threshold or count means anything at infinity (Go's ParseInt refuses them too)
+  for (const [key, v] of Object.entries(out)) {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new ScalerConfigError(key, `parameter "${key}" must be a finite number`);
   }
   return out as T;
 }

@@ -186,7 +186,8 @@ function parseKeyValue(s: string): Map<string, string> {
     const key = /^[^=\s]+/.exec(s.slice(i))?.[0] ?? bad('expected a key');
     i += key.length;
     ws();
-    if (s[i] !== '=') bad(`missing "=" after key "${key}"`);
+    // the key is not echoed: in a mistyped string it may be part of the password
+    if (s[i] !== '=') bad(`missing "=" after a key at character ${i + 1}`);
     i++;
     ws();
     let value = '';

@@ -44,14 +44,17 @@ export function createScaler(ctx: Omit<ScalerContext, 'signal' | 'now'>): Scaler
   if (!factory) {
     throw new ScalerConfigError('type', `unsupported trigger type "${type}" (supported: ${supportedTriggerTypes.join(', ')})`);
   }
-  // cpu and memory are HPA Resource metrics, the only kind where Utilization means something
-  if (ctx.trigger.metricType === 'Utilization') {
+  // cpu and memory are HPA Resource metrics, the only kind where Utilization means something; the CRD
+  // admits any text, and KEDA's GetMetricTargetType refuses every other value but an empty one
+  const metricType = ctx.trigger.metricType || undefined;
+  if (metricType !== undefined && metricType !== 'AverageValue' && metricType !== 'Value') {
     throw new ScalerConfigError(
       'metricType',
-      'metricType "Utilization" is unsupported for external metrics, allowed values are "AverageValue" or "Value"',
+      `metricType ${JSON.stringify(metricType)} is unsupported for external metrics, allowed values are "AverageValue" or "Value"`,
     );
   }
-  return asReported(factory(ctx));
+  const { metricType: _given, ...trigger } = ctx.trigger;
+  return asReported(factory({ ...ctx, trigger: metricType ? { ...trigger, metricType } : trigger }));
 }
 
 /**

@@ -65,3 +65,11 @@ describe('redaction never blanks out ordinary text', () => {
     assert.equal(redact('queryParameters and subquery stay', ['query']), 'queryParameters and subquery stay');
   });
 });
+
+describe('a very long credential (a CA bundle, a PEM chain)', () => {
+  it('is hidden as written and JSON-escaped, and hiding it does not throw (a regex of it would be too large for V8)', () => {
+    const bundle = `-----BEGIN CERTIFICATE-----\n${'QUJD'.repeat(50_000)}\n-----END CERTIFICATE-----`;
+    const msg = `bad ca: ${bundle} / ${JSON.stringify(bundle)}`;
+    assert.equal(redact(msg, [bundle]), 'bad ca: *** / "***"');
+  });
+});

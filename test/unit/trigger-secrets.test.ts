@@ -33,6 +33,11 @@ describe("a trigger's error message as the pass reports it", () => {
     assert.equal(redactTriggerSecrets(msg, t, { authParams, resolvedEnv: {} }), 'dial amqp://bob:***@rabbit:5672/vhost; pq: ***; Basic ***');
   });
 
+  it("loses a MySQL DSN's raw password, slashes, spaces and quotes included, whichever field holds the DSN", () => {
+    const t = trigger({ addresses: 'app:p/w "x" y@tcp(127.0.0.1:3306)/db' });
+    assert.equal(redactTriggerSecrets('dial app:p/w "x" y@tcp(127.0.0.1:3306)/db: refused', t, { authParams: {}, resolvedEnv: {} }), 'dial app:***@tcp(127.0.0.1:3306)/db: refused');
+  });
+
   it('without resolved inputs (the TriggerAuthentication could not be read) the message is kept as it was', () => {
     assert.equal(redactTriggerSecrets('TriggerAuthentication ns/x not found', trigger({}), undefined), 'TriggerAuthentication ns/x not found');
   });

@@ -85,3 +85,26 @@ describe('values reported through the registry', () => {
     assert.deepEqual(await reading(1.23456), { value: 1.235, active: true });
   });
 });
+
+describe('parameters the fuzzing found mishandled', () => {
+  it('refuses a threshold of "Infinity" or "1e309", naming it (ajv coerces both to an infinite number)', () => {
+    for (const threshold of ['Infinity', '1e309', '-1e309']) {
+      assert.throws(() => createScaler(ctx({ type: 'prometheus', metadata: { serverAddress: 'http://127.0.0.1:9', query: 'up', threshold } })),
+        (e: unknown) => e instanceof ScalerConfigError && e.field === 'threshold' && /must be a finite number/.test(e.message), threshold);
+    }
+  });
+
+  it('a …FromEnv key naming "constructor" or "valueOf" reads no such variable, not Object.prototype', () => {
+    for (const name of ['constructor', 'valueOf', '__proto__']) {
+      // mysql reads its password from the env too; without a variable of that name there is no password
+      const scaler = createScaler(ctx({ type: 'mysql', metadata: { query: 'select 1', queryValue: '1', host: '127.0.0.1', port: '9', username: 'u', dbName: 'd', passwordFromEnv: name } }));
+      assert.equal(scaler.spec.target, 1, name);
+    }
+  });
+
+  it('refuses a metricType other than AverageValue or Value (the CRD admits any text), and reads an empty one as AverageValue, as KEDA does', () => {
+    const t = (metricType: string): TriggerSpec => ({ type: 'prometheus', metadata: { serverAddress: 'http://127.0.0.1:9', query: 'up', threshold: '1' }, metricType: metricType as TriggerSpec['metricType'] });
+    assert.throws(() => createScaler(ctx(t('averagevalue'))), (e: unknown) => e instanceof ScalerConfigError && e.field === 'metricType' && /metricType "averagevalue" is unsupported/.test(e.message));
+    assert.equal(createScaler(ctx(t(''))).spec.metricType, 'AverageValue');
+  });
+});
